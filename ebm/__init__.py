@@ -1,0 +1,7 @@
+"""Explainable Boosting Machines: additive models learned by cyclic gradient boosting."""
+
+from ._ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["ExplainableBoostingClassifier", "ExplainableBoostingRegressor", "__version__"]

@@ -1,0 +1,537 @@
+# cython: language_level=3
+"""The cyclic and greedy boosting loop of one bag, run without the GIL.
+
+Notes
+-----
+One step updates one term: build the histogram of the current gradients over
+the bag's training rows, find the term's update, add it to the term's scores,
+to the raw scores of the training and validation rows, and recompute the
+gradients and the validation metric.
+
+The schedule follows InterpretML 0.7.8's ``boost`` function: ``smoothing_rounds``
+cyclic rounds with random cuts that are always applied; then, repeatedly, a
+cyclic pass that only refreshes every term's gain (unless ``cyclic_progress``
+says to apply it) followed by ``ceil(greedy_ratio * n_terms)`` greedy steps that
+each update the term with the highest gain. Early stopping looks at a window of
+the last ``early_stopping_rounds * n_terms`` applied steps, and the model kept
+is the one with the lowest validation metric seen.
+"""
+
+import numpy as np
+
+from libc.math cimport INFINITY, ceil, fabs, isfinite
+from libc.stdint cimport uint8_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy, memset
+
+from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
+from ._histogram cimport apply_update, build_histogram, build_histogram_pair
+from ._losses cimport CyLoss
+from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspace_create,
+                          workspace_free)
+
+
+cdef struct Schedule:
+    double gain_scale
+    double greedy_ratio
+    double cyclic_progress
+    Py_ssize_t smoothing_rounds
+    Py_ssize_t max_rounds
+    Py_ssize_t early_stopping_rounds
+    double early_stopping_tolerance
+
+
+cdef struct BagState:
+    # Training rows, in the order of the bag's row list.
+    Py_ssize_t n_train
+    double* y_train
+    double* weight_train
+    double* raw_train
+    double* gradients
+    double* hessians
+    # Validation rows.
+    Py_ssize_t n_val
+    double* y_val
+    double* weight_val
+    double* raw_val
+    double weight_val_sum
+    # Terms, stored flat: term t owns entries [term_offset[t], term_offset[t + 1]).
+    Py_ssize_t n_terms
+    Py_ssize_t* term_offset
+    double* scores
+    double* best_scores
+    double* counts            # rows per bin, fixed for the bag
+    double* fixed_hessians    # hessian sums per bin when the loss has constant hessians
+    double* update
+    double* cached_update
+    double* sum_gradients
+    double* sum_hessians
+    uint8_t* dirty            # term changed since the best model was saved
+    double* gains
+    uint64_t* tie_breaks
+    Py_ssize_t* order
+    double* window
+
+
+cdef void _free_state(BagState* s) noexcept nogil:
+    free(s.y_train); free(s.weight_train); free(s.raw_train)
+    free(s.gradients); free(s.hessians)
+    free(s.y_val); free(s.weight_val); free(s.raw_val)
+    free(s.term_offset); free(s.scores); free(s.best_scores); free(s.counts)
+    free(s.fixed_hessians); free(s.update); free(s.cached_update)
+    free(s.sum_gradients); free(s.sum_hessians); free(s.dirty); free(s.gains)
+    free(s.tie_breaks); free(s.order); free(s.window)
+
+
+cdef int _callback_with_gil(object callback, object errors, Py_ssize_t bag_idx,
+                            Py_ssize_t step_idx, bint progressed, double metric) noexcept with gil:
+    # Return 1 to stop boosting. An exception from the callback is kept in
+    # errors and raised once the loop has ended.
+    try:
+        return 1 if callback(bag_idx, step_idx, progressed, metric) else 0
+    except BaseException as exc:
+        errors.append(exc)
+        return 1
+
+
+cdef class _LoopInputs:
+    # Python objects the nogil loop reaches back to; kept alive by boost_bag.
+    cdef object callback
+    cdef list errors
+    cdef Py_ssize_t bag_idx
+
+
+cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
+    if s.n_val == 0 or s.weight_val_sum <= 0.0:
+        return 0.0
+    return loss.loss_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
+
+
+cdef double _compute_update(
+    BagState* s,
+    CyLoss loss,
+    const X_BINNED_C* X_binned,
+    Py_ssize_t n_samples,
+    const Py_ssize_t* term_feature,
+    const uint8_t* term_is_nominal,
+    const ROW_C* train_rows,
+    Py_ssize_t term_idx,
+    bint random_splits,
+    const SplitParams* params,
+    Rng* rng,
+    SplitWorkspace* ws,
+) noexcept nogil:
+    # Write the update of term_idx into s.update and return its gain.
+    cdef Py_ssize_t offset = s.term_offset[term_idx]
+    cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
+    cdef const X_BINNED_C* feature_bins = X_binned + term_feature[term_idx] * n_samples
+    memset(s.sum_gradients, 0, n_bins * sizeof(double))
+    if loss.constant_hessian:
+        build_histogram(feature_bins, train_rows, s.gradients, s.n_train, s.sum_gradients)
+        memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
+    else:
+        memset(s.sum_hessians, 0, n_bins * sizeof(double))
+        build_histogram_pair(feature_bins, train_rows, s.gradients, s.hessians, s.n_train,
+                             s.sum_gradients, s.sum_hessians)
+    return find_term_update(s.sum_gradients, s.sum_hessians, s.counts + offset, n_bins,
+                            term_is_nominal[term_idx], random_splits, params, rng, ws,
+                            s.update)
+
+
+cdef void _apply(
+    BagState* s,
+    CyLoss loss,
+    const X_BINNED_C* X_binned,
+    Py_ssize_t n_samples,
+    const Py_ssize_t* term_feature,
+    const ROW_C* train_rows,
+    const ROW_C* val_rows,
+    Py_ssize_t term_idx,
+) noexcept nogil:
+    # Add s.update to the term and to the raw scores, then refresh the gradients.
+    cdef Py_ssize_t offset = s.term_offset[term_idx]
+    cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
+    cdef const X_BINNED_C* feature_bins = X_binned + term_feature[term_idx] * n_samples
+    cdef Py_ssize_t bin_idx
+    for bin_idx in range(n_bins):
+        s.scores[offset + bin_idx] += s.update[bin_idx]
+    s.dirty[term_idx] = 1
+    apply_update(feature_bins, train_rows, s.update, s.n_train, s.raw_train)
+    loss.gradient_hessian(s.y_train, s.raw_train, s.weight_train, s.gradients, s.hessians,
+                          s.n_train)
+    if s.n_val > 0:
+        apply_update(feature_bins, val_rows, s.update, s.n_val, s.raw_val)
+
+
+cdef void _save_best(BagState* s) noexcept nogil:
+    cdef Py_ssize_t term_idx, offset, n_bins
+    for term_idx in range(s.n_terms):
+        if s.dirty[term_idx]:
+            offset = s.term_offset[term_idx]
+            n_bins = s.term_offset[term_idx + 1] - offset
+            memcpy(s.best_scores + offset, s.scores + offset, n_bins * sizeof(double))
+            s.dirty[term_idx] = 0
+
+
+cdef inline bint _ranks_higher(double gain, uint64_t tie, double other_gain,
+                               uint64_t other_tie) noexcept nogil:
+    # Greedy order: higher gain first, then the smaller random tie-breaker.
+    if gain != other_gain:
+        return gain > other_gain
+    return tie < other_tie
+
+
+cdef Py_ssize_t _run_loop(
+    BagState* s,
+    CyLoss loss,
+    const X_BINNED_C* X_binned,
+    Py_ssize_t n_samples,
+    const Py_ssize_t* term_feature,
+    const uint8_t* term_is_nominal,
+    const ROW_C* train_rows,
+    const ROW_C* val_rows,
+    const SplitParams* params,
+    const Schedule* schedule,
+    Rng* rng,
+    SplitWorkspace* ws,
+    _LoopInputs inputs,
+    bint has_callback,
+    volatile uint8_t* stop_flag,
+) noexcept nogil:
+    # Boost until early stopping or max_rounds; return the number of applied steps.
+    cdef Py_ssize_t n_terms = s.n_terms
+    cdef Py_ssize_t max_steps = schedule.max_rounds * n_terms
+    cdef Py_ssize_t window_size = 0
+    cdef Py_ssize_t window_idx = 0
+    cdef Py_ssize_t step_idx = 0
+    cdef Py_ssize_t state_idx = 0
+    cdef Py_ssize_t smoothing_left = schedule.smoothing_rounds
+    cdef Py_ssize_t greedy_steps
+    cdef Py_ssize_t term_idx, i, j, swap, cached_term = -1
+    cdef double greedy_ratio = schedule.greedy_ratio
+    cdef double cyclic_progress = schedule.cyclic_progress
+    cdef double cyclic_state
+    cdef double gain, cached_gain = 0.0, metric, best_metric, window_min
+    cdef double min_metric = INFINITY
+    cdef double min_previous_metric = INFINITY
+    cdef double tolerance, toss
+    cdef uint64_t tie, cached_tie = 0
+    cdef bint make_progress, has_cached = False, random_splits
+    cdef bint track_validation = s.n_val > 0 and s.weight_val_sum > 0.0
+
+    if track_validation:
+        window_size = schedule.early_stopping_rounds * n_terms
+    for i in range(window_size):
+        s.window[i] = INFINITY
+
+    if greedy_ratio > <double>schedule.max_rounds:
+        greedy_ratio = <double>schedule.max_rounds
+    greedy_steps = <Py_ssize_t>ceil(greedy_ratio * n_terms)
+    if greedy_steps <= 0:
+        cyclic_progress = 1.0
+    cyclic_state = cyclic_progress
+
+    best_metric = _metric(loss, s) if track_validation else 0.0
+    for i in range(n_terms):
+        s.order[i] = i
+
+    while step_idx < max_steps:
+        if state_idx >= 0:
+            if state_idx == 0:
+                has_cached = False
+                if step_idx == 0 or greedy_steps > 0:
+                    for i in range(n_terms - 1, 0, -1):
+                        j = rng_below(rng, i + 1)
+                        swap = s.order[i]
+                        s.order[i] = s.order[j]
+                        s.order[j] = swap
+            term_idx = s.order[state_idx]
+            make_progress = cyclic_state >= 1.0 or smoothing_left > 0
+        else:
+            make_progress = True
+            term_idx = 0
+            for i in range(1, n_terms):
+                if _ranks_higher(s.gains[i], s.tie_breaks[i],
+                                 s.gains[term_idx], s.tie_breaks[term_idx]):
+                    term_idx = i
+
+        random_splits = smoothing_left > 0
+        if state_idx >= 0 or not has_cached:
+            gain = _compute_update(s, loss, X_binned, n_samples, term_feature,
+                                   term_is_nominal, train_rows, term_idx, random_splits,
+                                   params, rng, ws)
+            if term_is_nominal[term_idx]:
+                gain *= schedule.gain_scale
+            tie = rng_next(rng)
+            if not make_progress and (
+                    not has_cached or _ranks_higher(gain, tie, cached_gain, cached_tie)):
+                has_cached = True
+                cached_term = term_idx
+                cached_gain = gain
+                cached_tie = tie
+                memcpy(s.cached_update, s.update,
+                       (s.term_offset[term_idx + 1] - s.term_offset[term_idx]) * sizeof(double))
+        else:
+            # The first greedy step applies the best update of the cyclic pass.
+            term_idx = cached_term
+            gain = cached_gain
+            tie = cached_tie
+            has_cached = False
+            memcpy(s.update, s.cached_update,
+                   (s.term_offset[term_idx + 1] - s.term_offset[term_idx]) * sizeof(double))
+        s.gains[term_idx] = gain
+        s.tie_breaks[term_idx] = tie
+
+        metric = 0.0
+        if make_progress:
+            step_idx += 1
+            _apply(s, loss, X_binned, n_samples, term_feature, train_rows, val_rows, term_idx)
+            if track_validation:
+                metric = _metric(loss, s)
+                if metric < best_metric:
+                    best_metric = metric
+                    _save_best(s)
+
+                tolerance = min(fabs(min_metric), fabs(min_previous_metric))
+                tolerance *= schedule.early_stopping_tolerance
+                if not isfinite(tolerance):
+                    tolerance = 0.0
+                if metric < min_metric:
+                    min_metric = metric
+                if window_size > 0 and smoothing_left <= 0:
+                    toss = s.window[window_idx]
+                    s.window[window_idx] = metric
+                    window_idx = (window_idx + 1) % window_size
+                    if toss < min_previous_metric:
+                        min_previous_metric = toss
+                    window_min = INFINITY
+                    for i in range(window_size):
+                        if s.window[i] < window_min:
+                            window_min = s.window[i]
+                    if min_previous_metric - tolerance <= window_min:
+                        break
+
+        if stop_flag[0]:
+            break
+        if has_callback:
+            if _callback_with_gil(inputs.callback, inputs.errors, inputs.bag_idx, step_idx,
+                                  make_progress, metric):
+                stop_flag[0] = 1
+                break
+
+        state_idx += 1
+        if state_idx >= n_terms:
+            if smoothing_left > 0:
+                state_idx = 0
+                smoothing_left -= 1
+            else:
+                state_idx = -greedy_steps
+                if cyclic_state >= 1.0:
+                    cyclic_state -= 1.0
+                cyclic_state += cyclic_progress
+    return step_idx
+
+
+def boost_bag(
+    const X_BINNED_C[:, ::1] X_binned,
+    const Py_ssize_t[::1] term_feature,
+    const Py_ssize_t[::1] term_n_bins,
+    const uint8_t[::1] term_is_nominal,
+    const ROW_C[::1] train_rows,
+    const ROW_C[::1] val_rows,
+    const double[::1] y,
+    const double[::1] sample_weight,
+    CyLoss loss,
+    double intercept,
+    dict settings,
+    unsigned long long seed,
+    uint8_t[::1] stop_flag,
+    object callback=None,
+    Py_ssize_t bag_idx=0,
+):
+    """Boost the main terms of one bag and return their scores.
+
+    Parameters
+    ----------
+    X_binned : ndarray of shape (n_features, n_samples), dtype uint16
+        Binned data shared by every bag.
+    term_feature : ndarray of shape (n_terms,), dtype intp
+        Feature of each term.
+    term_n_bins : ndarray of shape (n_terms,), dtype intp
+        Bins of each term, missing and unseen included; every bin index of
+        the term's feature is below it.
+    term_is_nominal : ndarray of shape (n_terms,), dtype uint8
+    train_rows, val_rows : ndarray of dtype int32
+        Sorted sample indices of the bag's training and validation rows.
+    y, sample_weight : ndarray of shape (n_samples,), dtype float64
+        Target (0/1 for log-loss) and weights of every sample.
+    loss : CyLoss
+    intercept : float
+        Raw score every row starts from.
+    settings : dict
+        Parameters of the split search and schedule: the estimator parameters
+        ``learning_rate``, ``min_samples_leaf``, ``min_hessian``,
+        ``reg_alpha``, ``reg_lambda``, ``max_delta_step``, ``min_cat_samples``,
+        ``cat_smooth``, ``max_leaves``, ``gain_scale``, ``greedy_ratio``,
+        ``cyclic_progress``, ``smoothing_rounds``, ``max_rounds``,
+        ``early_stopping_rounds``, ``early_stopping_tolerance`` and
+        ``missing_mode`` (an int from ``_splitting``).
+    seed : int
+        Seed of this bag's random generator.
+    stop_flag : ndarray of shape (1,), dtype uint8
+        Shared between bags; any bag sets it to stop every bag.
+    callback : callable or None
+        Called after every step as ``callback(bag_idx, step_idx, progressed, metric)``;
+        a true return value stops all bags.
+    bag_idx : int
+        Passed to the callback.
+
+    Returns
+    -------
+    scores : list of ndarray of shape (term_n_bins[t],), dtype float64
+        The best model's scores (or the last model's without validation rows).
+    n_steps : int
+        Applied boosting steps.
+    """
+    cdef Py_ssize_t n_samples = X_binned.shape[1]
+    cdef Py_ssize_t n_terms = term_feature.shape[0]
+    cdef Py_ssize_t n_train = train_rows.shape[0]
+    cdef Py_ssize_t n_val = val_rows.shape[0]
+    cdef Py_ssize_t max_bins = 1
+    cdef Py_ssize_t total_bins = 0
+    cdef Py_ssize_t term_idx, i, offset, n_bins, window_size
+    cdef Py_ssize_t n_steps = 0
+    cdef BagState s
+    cdef SplitParams params
+    cdef Schedule schedule
+    cdef Rng rng
+    cdef SplitWorkspace* ws = NULL
+    cdef _LoopInputs inputs = _LoopInputs()
+    cdef const X_BINNED_C* feature_bins
+    cdef const X_BINNED_C* X_ptr = &X_binned[0, 0] if n_samples > 0 else NULL
+    cdef const Py_ssize_t* term_feature_ptr = &term_feature[0] if n_terms > 0 else NULL
+    cdef const uint8_t* nominal_ptr = &term_is_nominal[0] if n_terms > 0 else NULL
+    cdef const ROW_C* train_ptr = &train_rows[0] if n_train > 0 else NULL
+    cdef const ROW_C* val_ptr = &val_rows[0] if n_val > 0 else NULL
+    cdef uint8_t* stop_ptr = &stop_flag[0]
+
+    if n_terms == 0 or n_train == 0:
+        return [np.zeros(term_n_bins[t]) for t in range(n_terms)], 0
+
+    params.learning_rate = settings["learning_rate"]
+    params.min_samples_leaf = settings["min_samples_leaf"]
+    params.min_hessian = settings["min_hessian"]
+    params.reg_alpha = settings["reg_alpha"]
+    params.reg_lambda = settings["reg_lambda"]
+    params.max_delta_step = settings["max_delta_step"]
+    params.min_cat_samples = settings["min_cat_samples"]
+    params.cat_smooth = settings["cat_smooth"]
+    params.max_leaves = settings["max_leaves"]
+    params.missing = settings["missing_mode"]
+    schedule.gain_scale = settings["gain_scale"]
+    schedule.greedy_ratio = settings["greedy_ratio"]
+    schedule.cyclic_progress = settings["cyclic_progress"]
+    schedule.smoothing_rounds = settings["smoothing_rounds"]
+    schedule.max_rounds = settings["max_rounds"]
+    schedule.early_stopping_rounds = settings["early_stopping_rounds"]
+    schedule.early_stopping_tolerance = settings["early_stopping_tolerance"]
+    inputs.callback = callback
+    inputs.errors = []
+    inputs.bag_idx = bag_idx
+    rng_seed(&rng, seed)
+
+    for term_idx in range(n_terms):
+        total_bins += term_n_bins[term_idx]
+        if term_n_bins[term_idx] > max_bins:
+            max_bins = term_n_bins[term_idx]
+    window_size = schedule.early_stopping_rounds * n_terms if n_val > 0 else 0
+
+    memset(&s, 0, sizeof(BagState))
+    s.n_train = n_train
+    s.n_val = n_val
+    s.n_terms = n_terms
+    s.y_train = <double*>malloc(n_train * sizeof(double))
+    s.weight_train = <double*>malloc(n_train * sizeof(double))
+    s.raw_train = <double*>malloc(n_train * sizeof(double))
+    s.gradients = <double*>malloc(n_train * sizeof(double))
+    s.hessians = <double*>malloc(n_train * sizeof(double))
+    s.y_val = <double*>malloc((n_val + 1) * sizeof(double))
+    s.weight_val = <double*>malloc((n_val + 1) * sizeof(double))
+    s.raw_val = <double*>malloc((n_val + 1) * sizeof(double))
+    s.term_offset = <Py_ssize_t*>malloc((n_terms + 1) * sizeof(Py_ssize_t))
+    s.scores = <double*>calloc(total_bins, sizeof(double))
+    s.best_scores = <double*>calloc(total_bins, sizeof(double))
+    s.counts = <double*>calloc(total_bins, sizeof(double))
+    s.fixed_hessians = <double*>calloc(total_bins, sizeof(double))
+    s.update = <double*>calloc(max_bins, sizeof(double))
+    s.cached_update = <double*>calloc(max_bins, sizeof(double))
+    s.sum_gradients = <double*>calloc(max_bins, sizeof(double))
+    s.sum_hessians = <double*>calloc(max_bins, sizeof(double))
+    s.dirty = <uint8_t*>calloc(n_terms, sizeof(uint8_t))
+    s.gains = <double*>calloc(n_terms, sizeof(double))
+    s.tie_breaks = <uint64_t*>calloc(n_terms, sizeof(uint64_t))
+    s.order = <Py_ssize_t*>malloc(n_terms * sizeof(Py_ssize_t))
+    s.window = <double*>malloc((window_size + 1) * sizeof(double))
+    ws = workspace_create(max_bins, params.max_leaves)
+    if (s.y_train == NULL or s.weight_train == NULL or s.raw_train == NULL
+            or s.gradients == NULL or s.hessians == NULL or s.y_val == NULL
+            or s.weight_val == NULL or s.raw_val == NULL or s.term_offset == NULL
+            or s.scores == NULL or s.best_scores == NULL or s.counts == NULL
+            or s.fixed_hessians == NULL or s.update == NULL or s.cached_update == NULL
+            or s.sum_gradients == NULL or s.sum_hessians == NULL or s.dirty == NULL
+            or s.gains == NULL or s.tie_breaks == NULL or s.order == NULL
+            or s.window == NULL or ws == NULL):
+        _free_state(&s)
+        workspace_free(ws)
+        raise MemoryError(f"Could not allocate the boosting state of bag {bag_idx}.")
+
+    try:
+        with nogil:
+            s.term_offset[0] = 0
+            for term_idx in range(n_terms):
+                s.term_offset[term_idx + 1] = s.term_offset[term_idx] + term_n_bins[term_idx]
+            for i in range(n_train):
+                s.y_train[i] = y[train_ptr[i]]
+                s.weight_train[i] = sample_weight[train_ptr[i]]
+                s.raw_train[i] = intercept
+            s.weight_val_sum = 0.0
+            for i in range(n_val):
+                s.y_val[i] = y[val_ptr[i]]
+                s.weight_val[i] = sample_weight[val_ptr[i]]
+                s.raw_val[i] = intercept
+                s.weight_val_sum += s.weight_val[i]
+            loss.gradient_hessian(s.y_train, s.raw_train, s.weight_train, s.gradients,
+                                  s.hessians, n_train)
+
+            # Row counts per bin never change within a bag, nor do hessian sums
+            # when the hessian is the sample weight.
+            for term_idx in range(n_terms):
+                offset = s.term_offset[term_idx]
+                feature_bins = X_ptr + term_feature_ptr[term_idx] * n_samples
+                for i in range(n_train):
+                    s.counts[offset + feature_bins[train_ptr[i]]] += 1.0
+                if loss.constant_hessian:
+                    build_histogram(feature_bins, train_ptr, s.hessians, n_train,
+                                    s.fixed_hessians + offset)
+
+            n_steps = _run_loop(&s, loss, X_ptr, n_samples, term_feature_ptr, nominal_ptr,
+                                train_ptr, val_ptr, &params, &schedule, &rng, ws, inputs,
+                                callback is not None, stop_ptr)
+            # Without a validation window the last model is kept, as in InterpretML.
+            if n_val == 0 or s.weight_val_sum <= 0.0 or schedule.early_stopping_rounds <= 0:
+                memcpy(s.best_scores, s.scores, total_bins * sizeof(double))
+
+        if inputs.errors:
+            raise inputs.errors[0]
+        scores = []
+        for term_idx in range(n_terms):
+            offset = s.term_offset[term_idx]
+            n_bins = s.term_offset[term_idx + 1] - offset
+            term_scores = np.empty(n_bins, dtype=np.float64)
+            for i in range(n_bins):
+                term_scores[i] = s.best_scores[offset + i]
+            scores.append(term_scores)
+        return scores, n_steps
+    finally:
+        _free_state(&s)
+        workspace_free(ws)

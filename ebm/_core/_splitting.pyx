@@ -1,0 +1,445 @@
+# cython: language_level=3
+"""Best-first split search on a one-dimensional term histogram.
+
+Notes
+-----
+Bins are first arranged into an ordered list of units. For continuous and
+ordinal features a unit is one value bin, in bin order. For nominal features
+each category with at least ``min_cat_samples`` rows is a unit, the rarer
+categories form one shared unit, and units are sorted by
+``sum_gradients / (sum_hessians + cat_smooth)`` so that the best partition into
+two groups is a cut in that order. The missing bin is its own leaf, or a unit
+at either end, as ``missing`` asks.
+
+A tree with at most ``max_leaves`` leaves is grown best first over the units.
+A split is valid when both children have ``min_samples_leaf`` rows and
+``min_hessian`` hessian. Its gain is ``S(left) + S(right) - S(parent)`` with
+``S(G, H) = T(G)**2 / (H + reg_lambda)`` and ``T`` soft-thresholding by
+``reg_alpha``. A leaf's update is ``-T(G) / (H + reg_lambda)``, clipped to
+``max_delta_step`` when that is positive, times ``learning_rate``.
+"""
+
+import numpy as np
+
+from libc.math cimport fabs, INFINITY
+from libc.stdlib cimport free, malloc, qsort
+
+from ._common cimport Rng, rng_below, rng_seed
+
+
+cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves) noexcept nogil:
+    cdef SplitWorkspace* ws = <SplitWorkspace*>malloc(sizeof(SplitWorkspace))
+    if ws == NULL:
+        return NULL
+    if max_leaves < 1:
+        max_leaves = 1
+    ws.capacity = capacity
+    ws.max_leaves = max_leaves
+    ws.unit_gradients = <double*>malloc((capacity + 1) * sizeof(double))
+    ws.unit_hessians = <double*>malloc((capacity + 1) * sizeof(double))
+    ws.unit_counts = <double*>malloc((capacity + 1) * sizeof(double))
+    ws.bin_unit = <Py_ssize_t*>malloc(capacity * sizeof(Py_ssize_t))
+    ws.sort_items = <SortItem*>malloc(capacity * sizeof(SortItem))
+    ws.positions = <Py_ssize_t*>malloc(capacity * sizeof(Py_ssize_t))
+    ws.leaf_start = <Py_ssize_t*>malloc(max_leaves * sizeof(Py_ssize_t))
+    ws.leaf_end = <Py_ssize_t*>malloc(max_leaves * sizeof(Py_ssize_t))
+    ws.leaf_split = <Py_ssize_t*>malloc(max_leaves * sizeof(Py_ssize_t))
+    ws.leaf_split_gain = <double*>malloc(max_leaves * sizeof(double))
+    ws.leaf_value = <double*>malloc(max_leaves * sizeof(double))
+    ws.spare_update = <double*>malloc(capacity * sizeof(double))
+    if (ws.unit_gradients == NULL or ws.unit_hessians == NULL or ws.unit_counts == NULL
+            or ws.bin_unit == NULL or ws.sort_items == NULL or ws.positions == NULL
+            or ws.leaf_start == NULL or ws.leaf_end == NULL or ws.leaf_split == NULL
+            or ws.leaf_split_gain == NULL or ws.leaf_value == NULL
+            or ws.spare_update == NULL):
+        workspace_free(ws)
+        return NULL
+    return ws
+
+
+cdef void workspace_free(SplitWorkspace* ws) noexcept nogil:
+    if ws == NULL:
+        return
+    free(ws.unit_gradients)
+    free(ws.unit_hessians)
+    free(ws.unit_counts)
+    free(ws.bin_unit)
+    free(ws.sort_items)
+    free(ws.positions)
+    free(ws.leaf_start)
+    free(ws.leaf_end)
+    free(ws.leaf_split)
+    free(ws.leaf_split_gain)
+    free(ws.leaf_value)
+    free(ws.spare_update)
+    free(ws)
+
+
+cdef inline double _soft_threshold(double g, double alpha) noexcept nogil:
+    if g > alpha:
+        return g - alpha
+    if g < -alpha:
+        return g + alpha
+    return 0.0
+
+
+cdef inline double _node_score(double g, double h, const SplitParams* params) noexcept nogil:
+    cdef double t = _soft_threshold(g, params.reg_alpha)
+    cdef double denominator = h + params.reg_lambda
+    if denominator <= 0.0:
+        return 0.0
+    return t * t / denominator
+
+
+cdef inline double _leaf_value(double g, double h, const SplitParams* params) noexcept nogil:
+    cdef double denominator = h + params.reg_lambda
+    cdef double value
+    if denominator <= 0.0:
+        return 0.0
+    value = -_soft_threshold(g, params.reg_alpha) / denominator
+    if params.max_delta_step > 0.0 and fabs(value) > params.max_delta_step:
+        value = params.max_delta_step if value > 0.0 else -params.max_delta_step
+    return value * params.learning_rate
+
+
+cdef int _compare_items(const void* a, const void* b) noexcept nogil:
+    cdef const SortItem* x = <const SortItem*>a
+    cdef const SortItem* y = <const SortItem*>b
+    if x.key < y.key:
+        return -1
+    if x.key > y.key:
+        return 1
+    # Equal keys keep bin order, so the result never depends on qsort.
+    if x.bin_idx < y.bin_idx:
+        return -1
+    if x.bin_idx > y.bin_idx:
+        return 1
+    return 0
+
+
+cdef inline void _push_unit(SplitWorkspace* ws, Py_ssize_t unit, double g, double h,
+                            double c) noexcept nogil:
+    # Units are stored as prefix sums: entry unit + 1 holds the sums of units 0..unit.
+    ws.unit_gradients[unit + 1] = ws.unit_gradients[unit] + g
+    ws.unit_hessians[unit + 1] = ws.unit_hessians[unit] + h
+    ws.unit_counts[unit + 1] = ws.unit_counts[unit] + c
+
+
+cdef Py_ssize_t _layout_units(
+    const double* sum_gradients,
+    const double* sum_hessians,
+    const double* counts,
+    Py_ssize_t n_bins,
+    bint sort_categories,
+    int missing_position,
+    const SplitParams* params,
+    SplitWorkspace* ws,
+) noexcept nogil:
+    # Arrange the bins into ordered units; return the number of units.
+    # missing_position: 0 = not a unit, 1 = first unit, 2 = last unit.
+    cdef Py_ssize_t n_units = 0
+    cdef Py_ssize_t n_items = 0
+    cdef Py_ssize_t bin_idx, item_idx
+    cdef Py_ssize_t last_value_bin = n_bins - 2
+    cdef double rare_g = 0.0, rare_h = 0.0, rare_c = 0.0
+    cdef bint has_rare = False
+
+    for bin_idx in range(n_bins):
+        ws.bin_unit[bin_idx] = -1
+    ws.unit_gradients[0] = 0.0
+    ws.unit_hessians[0] = 0.0
+    ws.unit_counts[0] = 0.0
+
+    if missing_position == 1:
+        ws.bin_unit[0] = n_units
+        _push_unit(ws, n_units, sum_gradients[0], sum_hessians[0], counts[0])
+        n_units += 1
+
+    if sort_categories:
+        # Rare and empty categories share one unit; the rest sort by gradient ratio.
+        for bin_idx in range(1, last_value_bin + 1):
+            if counts[bin_idx] < params.min_cat_samples:
+                has_rare = True
+                rare_g += sum_gradients[bin_idx]
+                rare_h += sum_hessians[bin_idx]
+                rare_c += counts[bin_idx]
+                ws.bin_unit[bin_idx] = -2
+            else:
+                ws.sort_items[n_items].key = (
+                    sum_gradients[bin_idx] / (sum_hessians[bin_idx] + params.cat_smooth))
+                ws.sort_items[n_items].bin_idx = bin_idx
+                n_items += 1
+        if has_rare:
+            ws.sort_items[n_items].key = rare_g / (rare_h + params.cat_smooth)
+            ws.sort_items[n_items].bin_idx = -1
+            n_items += 1
+        qsort(ws.sort_items, n_items, sizeof(SortItem), _compare_items)
+        for item_idx in range(n_items):
+            bin_idx = ws.sort_items[item_idx].bin_idx
+            if bin_idx >= 0:
+                ws.bin_unit[bin_idx] = n_units
+                _push_unit(ws, n_units, sum_gradients[bin_idx], sum_hessians[bin_idx],
+                           counts[bin_idx])
+            else:
+                for bin_idx in range(1, last_value_bin + 1):
+                    if ws.bin_unit[bin_idx] == -2:
+                        ws.bin_unit[bin_idx] = n_units
+                _push_unit(ws, n_units, rare_g, rare_h, rare_c)
+            n_units += 1
+    else:
+        for bin_idx in range(1, last_value_bin + 1):
+            ws.bin_unit[bin_idx] = n_units
+            _push_unit(ws, n_units, sum_gradients[bin_idx], sum_hessians[bin_idx],
+                       counts[bin_idx])
+            n_units += 1
+
+    if missing_position == 2:
+        ws.bin_unit[0] = n_units
+        _push_unit(ws, n_units, sum_gradients[0], sum_hessians[0], counts[0])
+        n_units += 1
+    return n_units
+
+
+cdef void _best_split(SplitWorkspace* ws, Py_ssize_t leaf, const SplitParams* params) noexcept nogil:
+    # Scan every cut of the leaf's units [start, end) for the best valid split.
+    cdef Py_ssize_t start = ws.leaf_start[leaf]
+    cdef Py_ssize_t end = ws.leaf_end[leaf]
+    cdef Py_ssize_t position
+    cdef double g_total = ws.unit_gradients[end] - ws.unit_gradients[start]
+    cdef double h_total = ws.unit_hessians[end] - ws.unit_hessians[start]
+    cdef double c_total = ws.unit_counts[end] - ws.unit_counts[start]
+    cdef double parent = _node_score(g_total, h_total, params)
+    cdef double g_left, h_left, c_left, gain
+    cdef double best_gain = -INFINITY
+    cdef Py_ssize_t best_position = -1
+
+    for position in range(start + 1, end):
+        c_left = ws.unit_counts[position] - ws.unit_counts[start]
+        if c_left < params.min_samples_leaf:
+            continue
+        if c_total - c_left < params.min_samples_leaf:
+            break
+        h_left = ws.unit_hessians[position] - ws.unit_hessians[start]
+        if h_left < params.min_hessian or h_total - h_left < params.min_hessian:
+            continue
+        g_left = ws.unit_gradients[position] - ws.unit_gradients[start]
+        gain = (_node_score(g_left, h_left, params)
+                + _node_score(g_total - g_left, h_total - h_left, params) - parent)
+        if gain > best_gain:
+            best_gain = gain
+            best_position = position
+    ws.leaf_split[leaf] = best_position
+    ws.leaf_split_gain[leaf] = best_gain
+
+
+cdef Py_ssize_t _grow_best_first(SplitWorkspace* ws, Py_ssize_t n_units,
+                                 const SplitParams* params) noexcept nogil:
+    # Split the leaf with the highest valid gain until max_leaves; return the leaf count.
+    cdef Py_ssize_t n_leaves = 1
+    cdef Py_ssize_t leaf, best_leaf
+    cdef double best_gain
+    ws.leaf_start[0] = 0
+    ws.leaf_end[0] = n_units
+    _best_split(ws, 0, params)
+    while n_leaves < ws.max_leaves:
+        best_leaf = -1
+        best_gain = -INFINITY
+        for leaf in range(n_leaves):
+            if ws.leaf_split[leaf] >= 0 and ws.leaf_split_gain[leaf] > best_gain:
+                best_gain = ws.leaf_split_gain[leaf]
+                best_leaf = leaf
+        if best_leaf < 0:
+            break
+        ws.leaf_start[n_leaves] = ws.leaf_split[best_leaf]
+        ws.leaf_end[n_leaves] = ws.leaf_end[best_leaf]
+        ws.leaf_end[best_leaf] = ws.leaf_split[best_leaf]
+        _best_split(ws, best_leaf, params)
+        _best_split(ws, n_leaves, params)
+        n_leaves += 1
+    return n_leaves
+
+
+cdef Py_ssize_t _grow_random(SplitWorkspace* ws, Py_ssize_t n_units, Rng* rng) noexcept nogil:
+    # Cut at up to max_leaves - 1 distinct cut positions drawn uniformly; return the leaf count.
+    cdef Py_ssize_t n_positions = n_units - 1
+    cdef Py_ssize_t n_cuts = ws.max_leaves - 1
+    cdef Py_ssize_t i, j, swap, previous
+    if n_units <= 0:
+        ws.leaf_start[0] = 0
+        ws.leaf_end[0] = 0
+        return 1
+    if n_cuts > n_positions:
+        n_cuts = n_positions
+    for i in range(n_positions):
+        ws.positions[i] = i + 1
+    # Partial Fisher-Yates shuffle: the first n_cuts entries become the cuts.
+    for i in range(n_cuts):
+        j = i + rng_below(rng, n_positions - i)
+        swap = ws.positions[i]
+        ws.positions[i] = ws.positions[j]
+        ws.positions[j] = swap
+    for i in range(1, n_cuts):
+        swap = ws.positions[i]
+        j = i - 1
+        while j >= 0 and ws.positions[j] > swap:
+            ws.positions[j + 1] = ws.positions[j]
+            j -= 1
+        ws.positions[j + 1] = swap
+    previous = 0
+    for i in range(n_cuts):
+        ws.leaf_start[i] = previous
+        ws.leaf_end[i] = ws.positions[i]
+        previous = ws.positions[i]
+    ws.leaf_start[n_cuts] = previous
+    ws.leaf_end[n_cuts] = n_units
+    return n_cuts + 1
+
+
+cdef double _fill_update(
+    const double* sum_gradients,
+    const double* sum_hessians,
+    const double* counts,
+    Py_ssize_t n_bins,
+    bint sort_categories,
+    bint random_splits,
+    int missing_position,
+    const SplitParams* params,
+    Rng* rng,
+    SplitWorkspace* ws,
+    double* update,
+) noexcept nogil:
+    # Lay out units, grow the tree and write each bin's update; return the gain.
+    cdef Py_ssize_t n_units = _layout_units(
+        sum_gradients, sum_hessians, counts, n_bins, sort_categories, missing_position,
+        params, ws)
+    cdef Py_ssize_t n_leaves, leaf, position, bin_idx, unit
+    cdef double g, h, gain = 0.0
+    cdef double g_total = ws.unit_gradients[n_units]
+    cdef double h_total = ws.unit_hessians[n_units]
+
+    if random_splits:
+        n_leaves = _grow_random(ws, n_units, rng)
+    else:
+        n_leaves = _grow_best_first(ws, n_units, params)
+
+    for leaf in range(n_leaves):
+        g = ws.unit_gradients[ws.leaf_end[leaf]] - ws.unit_gradients[ws.leaf_start[leaf]]
+        h = ws.unit_hessians[ws.leaf_end[leaf]] - ws.unit_hessians[ws.leaf_start[leaf]]
+        ws.leaf_value[leaf] = _leaf_value(g, h, params)
+        gain += _node_score(g, h, params)
+        # Reuse positions as the unit -> leaf map.
+        for position in range(ws.leaf_start[leaf], ws.leaf_end[leaf]):
+            ws.positions[position] = leaf
+
+    for bin_idx in range(n_bins):
+        unit = ws.bin_unit[bin_idx]
+        update[bin_idx] = ws.leaf_value[ws.positions[unit]] if unit >= 0 else 0.0
+
+    if missing_position == 0:
+        # The missing bin is a leaf of its own.
+        update[0] = _leaf_value(sum_gradients[0], sum_hessians[0], params)
+        gain += _node_score(sum_gradients[0], sum_hessians[0], params)
+        g_total += sum_gradients[0]
+        h_total += sum_hessians[0]
+    return gain - _node_score(g_total, h_total, params)
+
+
+cdef double find_term_update(
+    const double* sum_gradients,
+    const double* sum_hessians,
+    const double* counts,
+    Py_ssize_t n_bins,
+    bint is_nominal,
+    bint random_splits,
+    const SplitParams* params,
+    Rng* rng,
+    SplitWorkspace* ws,
+    double* update,
+) noexcept nogil:
+    cdef bint sort_categories = is_nominal and not random_splits
+    cdef double gain_low, gain_high
+    cdef Py_ssize_t bin_idx
+    if params.missing == MISSING_SEPARATE:
+        return _fill_update(sum_gradients, sum_hessians, counts, n_bins, sort_categories,
+                            random_splits, 0, params, rng, ws, update)
+    if params.missing == MISSING_LOW:
+        return _fill_update(sum_gradients, sum_hessians, counts, n_bins, sort_categories,
+                            random_splits, 1, params, rng, ws, update)
+    if params.missing == MISSING_HIGH:
+        return _fill_update(sum_gradients, sum_hessians, counts, n_bins, sort_categories,
+                            random_splits, 2, params, rng, ws, update)
+    # MISSING_GAIN: try both ends and keep the better one.
+    gain_low = _fill_update(sum_gradients, sum_hessians, counts, n_bins, sort_categories,
+                            random_splits, 1, params, rng, ws, update)
+    gain_high = _fill_update(sum_gradients, sum_hessians, counts, n_bins, sort_categories,
+                             random_splits, 2, params, rng, ws, ws.spare_update)
+    if gain_high > gain_low:
+        for bin_idx in range(n_bins):
+            update[bin_idx] = ws.spare_update[bin_idx]
+        return gain_high
+    return gain_low
+
+
+_MISSING_MODES = {"separate": MISSING_SEPARATE, "low": MISSING_LOW,
+                  "high": MISSING_HIGH, "gain": MISSING_GAIN}
+
+
+def term_update(const double[::1] sum_gradients, const double[::1] sum_hessians,
+                const double[::1] counts, bint is_nominal=False, bint random_splits=False,
+                double learning_rate=1.0, double min_samples_leaf=0.0,
+                double min_hessian=0.0, double reg_alpha=0.0, double reg_lambda=0.0,
+                double max_delta_step=0.0, double min_cat_samples=0.0,
+                double cat_smooth=0.0, int max_leaves=2, str missing="separate",
+                unsigned long long seed=0):
+    """Find the update of one term from its histogram, from Python.
+
+    Parameters
+    ----------
+    sum_gradients, sum_hessians, counts : ndarray of shape (n_bins,), dtype float64
+        Histogram of the term; bin 0 is missing and bin ``n_bins - 1`` unseen.
+    is_nominal : bool
+        Whether to sort categories by gradient ratio before splitting.
+    random_splits : bool
+        Whether to cut at random positions, as the smoothing rounds do.
+    learning_rate, min_samples_leaf, min_hessian, reg_alpha, reg_lambda, max_delta_step, min_cat_samples, cat_smooth, max_leaves, missing
+        As in the estimators.
+    seed : int
+        Seed of the generator used when ``random_splits`` is true.
+
+    Returns
+    -------
+    update : ndarray of shape (n_bins,), dtype float64
+    gain : float
+    """
+    cdef Py_ssize_t n_bins = sum_gradients.shape[0]
+    if sum_hessians.shape[0] != n_bins or counts.shape[0] != n_bins:
+        raise ValueError("sum_gradients, sum_hessians and counts must have the same length.")
+    if n_bins < 2:
+        raise ValueError(f"A term needs at least 2 bins (missing and unseen), got {n_bins}.")
+    if missing not in _MISSING_MODES:
+        raise ValueError(f"missing must be one of {sorted(_MISSING_MODES)}, got {missing!r}.")
+    cdef SplitParams params
+    params.learning_rate = learning_rate
+    params.min_samples_leaf = min_samples_leaf
+    params.min_hessian = min_hessian
+    params.reg_alpha = reg_alpha
+    params.reg_lambda = reg_lambda
+    params.max_delta_step = max_delta_step
+    params.min_cat_samples = min_cat_samples
+    params.cat_smooth = cat_smooth
+    params.max_leaves = max_leaves
+    params.missing = _MISSING_MODES[missing]
+    cdef Rng rng
+    rng_seed(&rng, seed)
+    update = np.zeros(n_bins, dtype=np.float64)
+    cdef double[::1] update_view = update
+    cdef SplitWorkspace* ws = workspace_create(n_bins, max_leaves)
+    if ws == NULL:
+        raise MemoryError()
+    try:
+        gain = find_term_update(&sum_gradients[0], &sum_hessians[0], &counts[0], n_bins,
+                                is_nominal, random_splits, &params, &rng, ws,
+                                &update_view[0])
+    finally:
+        workspace_free(ws)
+    return update, gain

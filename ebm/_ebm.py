@@ -1,0 +1,428 @@
+"""The two estimators. ``fit`` reads as a list of named steps, each a function."""
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from . import binning
+from ._bags import average_bags, boost_bags, make_bags
+from ._params import BoostSettings, validate_parameters
+from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
+                          to_columns)
+from .explain import term_contributions, term_importances
+from .losses import make_loss
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class _TrainingData:
+    """Validated inputs of one fit."""
+
+    columns: list
+    input_names: list
+    y: np.ndarray        # float64: class codes 0/1 for classifiers, targets otherwise
+    sample_weight: np.ndarray
+    stratify: np.ndarray  # class codes, or None for regression
+
+
+class _Timer:
+    """Per-stage wall-clock timings, logged at the end of fit."""
+
+    def __init__(self):
+        self.stages = []
+        self._start = time.perf_counter()
+
+    def lap(self, stage):
+        now = time.perf_counter()
+        self.stages.append((stage, now - self._start))
+        self._start = now
+
+    def summary(self):
+        return ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in self.stages)
+
+
+class _EBMBase(BaseEstimator):
+    """Fit and prediction logic shared by the classifier and the regressor."""
+
+    _is_classifier = False
+
+    # Fitting steps ----------------------------------------------------------
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or pandas DataFrame
+            Numeric, bool, string, categorical or pandas nullable columns;
+            NaN, None and pd.NA are missing values.
+        y : array-like of shape (n_samples,)
+            Class labels (classifier) or numeric targets (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; rows with weight 0 do not affect the model.
+
+        Returns
+        -------
+        self
+        """
+        timer = _Timer()
+        validate_parameters(self)
+        loss = make_loss(self.objective, self._is_classifier)
+        data = self._validate_training_data(X, y, sample_weight)
+        X_binned = self._bin_features(data)
+        timer.lap("binning")
+        term_features = self._select_terms()
+        seed_sequence = np.random.SeedSequence(self.random_state)
+        bags = make_bags(len(data.y), data.stratify, self.validation_size, self.outer_bags,
+                         seed_sequence)
+        intercepts = [loss.init_score(data.y[bag.train_rows], data.sample_weight[bag.train_rows])
+                      for bag in bags]
+        bagged_scores, n_steps = self._boost_mains(X_binned, term_features, bags, data, loss,
+                                                   intercepts)
+        timer.lap("mains")
+        self._store_model(X_binned, term_features, bags, data, loss, intercepts, bagged_scores,
+                          n_steps)
+        timer.lap("averaging")
+        _log.info("%s fitted %d bags: %s", type(self).__name__, len(bags), timer.summary())
+        return self
+
+    def _validate_training_data(self, X, y, sample_weight):
+        columns, input_names, n_samples = to_columns(X)
+        check_n_samples(n_samples, len(columns))
+        y = check_target(y, n_samples, self._is_classifier)
+        weights = check_sample_weight(sample_weight, n_samples)
+        stratify = None
+        if self._is_classifier:
+            y, stratify = self._encode_classes(y)
+        names = self._resolve_feature_names(columns, input_names)
+        for column, name in zip(columns, names):
+            column.name = name
+        return _TrainingData(columns, input_names, y, weights, stratify)
+
+    def _resolve_feature_names(self, columns, input_names):
+        if self.feature_names is None:
+            return [column.name for column in columns]
+        names = [str(name) for name in self.feature_names]
+        if len(names) != len(columns):
+            raise ValueError(
+                f"feature_names has {len(names)} names but X has {len(columns)} columns.")
+        if len(set(names)) != len(names):
+            raise ValueError(f"feature_names has duplicates: {names}.")
+        if input_names is not None and names != input_names:
+            raise ValueError(
+                f"feature_names {names} differ from X's column names {input_names}; drop "
+                "feature_names or rename the columns.")
+        return names
+
+    def _bin_features(self, data):
+        feature_types = self.feature_types
+        if feature_types is not None and len(feature_types) != len(data.columns):
+            raise ValueError(
+                f"feature_types has {len(feature_types)} entries but X has "
+                f"{len(data.columns)} columns.")
+        self._feature_bins = [
+            binning.fit_feature_bins(column, None if feature_types is None else feature_types[i],
+                                     self.max_bins)
+            for i, column in enumerate(data.columns)]
+        X_binned = binning.bin_columns(data.columns, self._feature_bins)
+        self._fitted_with_names = data.input_names is not None
+        self.n_features_in_ = len(data.columns)
+        self.feature_names_in_ = np.array([column.name for column in data.columns], dtype=object)
+        self.feature_types_in_ = [feature_bins.feature_type for feature_bins in self._feature_bins]
+        self.bins_ = [binning.bins_attribute(feature_bins) for feature_bins in self._feature_bins]
+        return X_binned
+
+    def _select_terms(self):
+        excluded = set()
+        names = list(self.feature_names_in_)
+        for entry in self.exclude or []:
+            if isinstance(entry, (tuple, list)):
+                if len(entry) != 1:
+                    raise NotImplementedError(
+                        f"exclude entry {entry!r} names a pair; this version has main effects "
+                        "only.")
+                entry = entry[0]
+            if isinstance(entry, str):
+                if entry not in names:
+                    raise ValueError(f"exclude names {entry!r}, which is not a feature: {names}.")
+                excluded.add(names.index(entry))
+            elif isinstance(entry, (int, np.integer)) and 0 <= entry < len(names):
+                excluded.add(int(entry))
+            else:
+                raise ValueError(
+                    f"exclude entry {entry!r} is neither a feature name nor an index in "
+                    f"[0, {len(names) - 1}].")
+        term_features = [(i,) for i in range(len(names)) if i not in excluded]
+        if not term_features:
+            raise ValueError("exclude removes every feature; keep at least one.")
+        return term_features
+
+    def _boost_mains(self, X_binned, term_features, bags, data, loss, intercepts):
+        settings = BoostSettings.from_estimator(self)
+        term_n_bins = [self._feature_bins[f[0]].n_bins for f in term_features]
+        term_is_nominal = [self._feature_bins[f[0]].feature_type == "nominal"
+                           for f in term_features]
+        return boost_bags(X_binned, term_features, term_n_bins, term_is_nominal, bags, data.y,
+                          data.sample_weight, loss, intercepts, settings, self.n_jobs,
+                          self.callback)
+
+    def _store_model(self, X_binned, term_features, bags, data, loss, intercepts, bagged_scores,
+                     n_steps):
+        bin_weights = [
+            np.bincount(X_binned[features[0]], weights=data.sample_weight,
+                        minlength=self._feature_bins[features[0]].n_bins).astype(np.float64)
+            for features in term_features]
+        bag_weights = np.array([data.sample_weight[bag.train_rows].sum() for bag in bags])
+        intercept, bagged_intercepts, term_scores, standard_deviations, stacked = average_bags(
+            bagged_scores, intercepts, bin_weights, bag_weights)
+
+        raw_score = intercept + term_contributions(X_binned, term_features, term_scores).sum(axis=1)
+        shift = loss.adjust_intercept(data.y, raw_score, data.sample_weight)
+
+        self.term_features_ = term_features
+        self.term_names_ = [" & ".join(self.feature_names_in_[i] for i in features)
+                            for features in term_features]
+        self.bin_weights_ = bin_weights
+        self.bag_weights_ = bag_weights
+        self.bagged_scores_ = stacked
+        self.term_scores_ = term_scores
+        self.standard_deviations_ = standard_deviations
+        self.bagged_intercept_ = bagged_intercepts + shift
+        self.best_iteration_ = n_steps[np.newaxis, :]
+        self.link_ = loss.link
+        self.link_param_ = np.nan
+        self.objective_ = loss.name
+        if self._is_classifier:
+            self.intercept_ = np.array([intercept + shift])
+        else:
+            self.intercept_ = float(intercept + shift)
+
+    # Prediction --------------------------------------------------------------
+
+    def _bin_new_data(self, X):
+        check_is_fitted(self, "term_scores_")
+        columns, input_names, _ = to_columns(X)
+        columns = match_columns(columns, input_names, list(self.feature_names_in_),
+                                self._fitted_with_names)
+        return binning.bin_columns(columns, self._feature_bins)
+
+    def eval_terms(self, X):
+        """Return each term's contribution to each row's raw score.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or pandas DataFrame
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_terms), dtype float64
+            Row sums plus ``intercept_`` give the raw score (log-odds for the
+            classifier, the prediction for the regressor).
+        """
+        X_binned = self._bin_new_data(X)
+        return term_contributions(X_binned, self.term_features_, self.term_scores_)
+
+    def _raw_score(self, X):
+        intercept = self.intercept_[0] if self._is_classifier else self.intercept_
+        return intercept + self.eval_terms(X).sum(axis=1)
+
+    def term_importances(self, importance_type="avg_weight"):
+        """Return one importance per term, in the order of ``term_names_``.
+
+        Parameters
+        ----------
+        importance_type : {"avg_weight", "min_max"}, default="avg_weight"
+            "avg_weight": mean absolute contribution over the training data;
+            "min_max": range of the term's scores.
+
+        Returns
+        -------
+        ndarray of shape (n_terms,), dtype float64
+        """
+        check_is_fitted(self, "term_scores_")
+        return term_importances(self.term_scores_, self.bin_weights_, importance_type)
+
+
+class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
+    """Explainable Boosting Machine for binary classification.
+
+    A generalised additive model whose per-feature shape functions are learned
+    by cyclic gradient boosting of the log-loss on binned features. Parameter
+    names, meanings and defaults follow InterpretML 0.7.8; see its
+    documentation for each one. ``interactions`` must be 0 and ``inner_bags``
+    0 in this version.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+    term_features_ : list of tuple of int
+    term_names_ : list of str
+    term_scores_ : list of ndarray of shape (n_bins,)
+        Bin 0 is the missing bin, the last bin the unseen bin.
+    standard_deviations_ : list of ndarray of shape (n_bins,)
+    bagged_scores_ : list of ndarray of shape (n_bags, n_bins)
+    intercept_ : ndarray of shape (1,)
+    bin_weights_ : list of ndarray of shape (n_bins,)
+    bag_weights_ : ndarray of shape (n_bags,)
+    best_iteration_ : ndarray of shape (1, n_bags)
+        Boosting steps applied in each bag.
+    bins_ : list of list
+        Cut points (continuous) or {category: bin} maps per feature.
+    """
+
+    _is_classifier = True
+
+    def __init__(self, feature_names=None, feature_types=None, max_bins=1024,
+                 max_interaction_bins=64, interactions=0, exclude=None, validation_size=0.15,
+                 outer_bags=14, inner_bags=0, learning_rate=0.015, greedy_ratio=10.0,
+                 cyclic_progress=False, smoothing_rounds=75, max_rounds=50000,
+                 early_stopping_rounds=100, early_stopping_tolerance=1e-5, min_samples_leaf=4,
+                 min_hessian=1e-4, reg_alpha=0.0, reg_lambda=0.0, max_delta_step=0.0,
+                 gain_scale=5.0, min_cat_samples=10, cat_smooth=10.0, missing="separate",
+                 max_leaves=2, objective="log_loss", n_jobs=-2, random_state=42,
+                 callback=None):
+        self.feature_names = feature_names
+        self.feature_types = feature_types
+        self.max_bins = max_bins
+        self.max_interaction_bins = max_interaction_bins
+        self.interactions = interactions
+        self.exclude = exclude
+        self.validation_size = validation_size
+        self.outer_bags = outer_bags
+        self.inner_bags = inner_bags
+        self.learning_rate = learning_rate
+        self.greedy_ratio = greedy_ratio
+        self.cyclic_progress = cyclic_progress
+        self.smoothing_rounds = smoothing_rounds
+        self.max_rounds = max_rounds
+        self.early_stopping_rounds = early_stopping_rounds
+        self.early_stopping_tolerance = early_stopping_tolerance
+        self.min_samples_leaf = min_samples_leaf
+        self.min_hessian = min_hessian
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.max_delta_step = max_delta_step
+        self.gain_scale = gain_scale
+        self.min_cat_samples = min_cat_samples
+        self.cat_smooth = cat_smooth
+        self.missing = missing
+        self.max_leaves = max_leaves
+        self.objective = objective
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.callback = callback
+
+    def _encode_classes(self, y):
+        try:
+            classes, codes = np.unique(y, return_inverse=True)
+        except TypeError:
+            raise ValueError(
+                "y mixes label types that cannot be sorted (for example numbers and "
+                "strings); use one type for all labels.") from None
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has a single class ({classes[0]!r}); a classifier needs at least 2.")
+        if len(classes) > 2:
+            raise NotImplementedError(
+                f"y has {len(classes)} classes; this version fits binary classifiers only.")
+        self.classes_ = classes
+        codes = codes.ravel()
+        return codes.astype(np.float64), codes
+
+    def decision_function(self, X):
+        """Return the log-odds of the second class in ``classes_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype float64
+        """
+        return self._raw_score(X)
+
+    def predict_proba(self, X):
+        """Return class probabilities.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2), dtype float64
+            Columns follow ``classes_``.
+        """
+        positive = expit(self._raw_score(X))
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X):
+        """Return the most probable class of each row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), with the dtype of ``classes_``
+        """
+        return self.classes_[(self._raw_score(X) > 0.0).astype(np.intp)]
+
+
+class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
+    """Explainable Boosting Machine for regression.
+
+    A generalised additive model whose per-feature shape functions are learned
+    by cyclic gradient boosting of the squared error on binned features.
+    Parameter names, meanings and defaults follow InterpretML 0.7.8.
+    ``interactions`` must be 0 and ``inner_bags`` 0 in this version.
+
+    Attributes
+    ----------
+    Those of ``ExplainableBoostingClassifier`` except ``classes_``;
+    ``intercept_`` is a float.
+    """
+
+    def __init__(self, feature_names=None, feature_types=None, max_bins=1024,
+                 max_interaction_bins=64, interactions=0, exclude=None, validation_size=0.15,
+                 outer_bags=14, inner_bags=0, learning_rate=0.04, greedy_ratio=10.0,
+                 cyclic_progress=False, smoothing_rounds=500, max_rounds=50000,
+                 early_stopping_rounds=100, early_stopping_tolerance=1e-5, min_samples_leaf=4,
+                 min_hessian=0.0, reg_alpha=0.0, reg_lambda=0.0, max_delta_step=0.0,
+                 gain_scale=5.0, min_cat_samples=10, cat_smooth=10.0, missing="separate",
+                 max_leaves=2, objective="rmse", n_jobs=-2, random_state=42, callback=None):
+        self.feature_names = feature_names
+        self.feature_types = feature_types
+        self.max_bins = max_bins
+        self.max_interaction_bins = max_interaction_bins
+        self.interactions = interactions
+        self.exclude = exclude
+        self.validation_size = validation_size
+        self.outer_bags = outer_bags
+        self.inner_bags = inner_bags
+        self.learning_rate = learning_rate
+        self.greedy_ratio = greedy_ratio
+        self.cyclic_progress = cyclic_progress
+        self.smoothing_rounds = smoothing_rounds
+        self.max_rounds = max_rounds
+        self.early_stopping_rounds = early_stopping_rounds
+        self.early_stopping_tolerance = early_stopping_tolerance
+        self.min_samples_leaf = min_samples_leaf
+        self.min_hessian = min_hessian
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.max_delta_step = max_delta_step
+        self.gain_scale = gain_scale
+        self.min_cat_samples = min_cat_samples
+        self.cat_smooth = cat_smooth
+        self.missing = missing
+        self.max_leaves = max_leaves
+        self.objective = objective
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.callback = callback
+
+    def predict(self, X):
+        """Return the predicted target of each row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype float64
+        """
+        return self._raw_score(X)

@@ -1,0 +1,248 @@
+"""Checks of X, y and sample weights, and conversion of X into typed columns.
+
+pandas is optional: DataFrames are recognised by duck typing and pandas is
+imported only when one is passed.
+"""
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class RawColumn:
+    """One input column before binning.
+
+    ``values`` is a float64 array when ``kind`` is "numeric" (NaN marks missing)
+    and an object array otherwise (None marks missing). ``categories`` and
+    ``ordered`` come from a pandas ``category`` dtype.
+    """
+
+    name: str
+    kind: str
+    values: np.ndarray
+    categories: list = None
+    ordered: bool = False
+
+
+def _is_dataframe(X):
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+
+
+def _object_missing_mask(values):
+    # None, NaN and pd.NA (and NaT) are missing; pandas knows them all when present.
+    try:
+        import pandas as pd
+    except ImportError:
+        return np.array([v is None or (isinstance(v, float) and v != v) for v in values],
+                        dtype=bool)
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def _normalise_object(values):
+    values = np.asarray(values, dtype=object).copy()
+    values[_object_missing_mask(values)] = None
+    return values
+
+
+def _reject_datetime(name, dtype_text):
+    raise TypeError(
+        f"Column {name!r} has dtype {dtype_text}, which ebm cannot bin. Convert it to a number "
+        "first, for example seconds since an epoch with "
+        "(df[col] - pd.Timestamp('1970-01-01')) // pd.Timedelta('1s'), or to a category.")
+
+
+def _column_from_series(name, series):
+    import pandas as pd
+
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        values = _normalise_object(series.astype(object).to_numpy())
+        return RawColumn(name, "categorical", values, list(dtype.categories), bool(dtype.ordered))
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        _reject_datetime(name, str(dtype))
+    if pd.api.types.is_bool_dtype(dtype):
+        return RawColumn(name, "bool", _normalise_object(series.astype(object).to_numpy()))
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return RawColumn(name, "numeric", values)
+    return RawColumn(name, "object", _normalise_object(series.to_numpy(dtype=object)))
+
+
+def _column_from_array(name, values):
+    if values.dtype.kind in "biuf":
+        if values.dtype.kind == "b":
+            return RawColumn(name, "bool", values.astype(object))
+        return RawColumn(name, "numeric", values.astype(np.float64))
+    if values.dtype.kind in "mM":
+        _reject_datetime(name, str(values.dtype))
+    if values.dtype.kind == "c":
+        raise TypeError(f"Column {name!r} holds complex numbers, which ebm cannot bin.")
+    return RawColumn(name, "object", _normalise_object(values))
+
+
+def default_feature_names(n_features):
+    """Return the names given to unnamed columns: feature_0000, feature_0001, ..."""
+    return [f"feature_{i:04d}" for i in range(n_features)]
+
+
+def to_columns(X):
+    """Split X into typed columns.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or pandas DataFrame
+
+    Returns
+    -------
+    columns : list of RawColumn
+    input_names : list of str or None
+        Column names when X carries them (a DataFrame), else None.
+    n_samples : int
+    """
+    if _is_dataframe(X):
+        names = [str(name) for name in X.columns]
+        if len(set(names)) != len(names):
+            duplicated = sorted({name for name in names if names.count(name) > 1})
+            raise ValueError(f"X has duplicated column names {duplicated}; rename them.")
+        columns = [_column_from_series(name, X.iloc[:, i]) for i, name in enumerate(names)]
+        return columns, names, X.shape[0]
+
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError("Sparse X is not supported; pass a dense array, e.g. X.toarray().")
+    array = np.asarray(X)
+    if array.dtype.kind not in "biufcmM":
+        array = np.asarray(X, dtype=object)
+    if array.ndim != 2:
+        raise ValueError(
+            f"X must be 2-dimensional (n_samples, n_features), got an array of shape "
+            f"{array.shape}. Reshape a single feature with X.reshape(-1, 1) or a single "
+            "sample with X.reshape(1, -1).")
+    names = default_feature_names(array.shape[1])
+    columns = [_column_from_array(names[i], array[:, i]) for i in range(array.shape[1])]
+    return columns, None, array.shape[0]
+
+
+def check_n_samples(n_samples, n_features):
+    """Reject X without rows or columns."""
+    if n_samples == 0:
+        raise ValueError("X has 0 samples; at least 1 sample is required to fit.")
+    if n_features == 0:
+        raise ValueError("X has 0 features; at least 1 feature is required.")
+    if n_samples > np.iinfo(np.int32).max:
+        raise ValueError(
+            f"X has {n_samples} samples; this version handles at most {np.iinfo(np.int32).max}.")
+
+
+def check_target(y, n_samples, is_classifier):
+    """Check y and return it as a 1-D array.
+
+    Raises
+    ------
+    ValueError
+        When y is not 1-D, its length differs from X's, or (for regression) it
+        holds NaN, infinity or non-numbers.
+    """
+    if _is_dataframe(y):
+        if y.shape[1] != 1:
+            raise ValueError(f"y must be 1-dimensional, got a DataFrame with {y.shape[1]} columns.")
+        y = y.iloc[:, 0]
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy(dtype=object if is_classifier and y.dtype == object else None)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        raise ValueError(
+            f"y must be 1-dimensional, got shape {y.shape}. Pass y.ravel() for a single target.")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+    if y.shape[0] != n_samples:
+        raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}; they must match.")
+    if is_classifier:
+        if y.dtype.kind == "f":
+            bad = ~np.isfinite(y)
+        elif y.dtype.kind == "O":
+            bad = _object_missing_mask(y)
+        else:
+            bad = np.zeros(len(y), dtype=bool)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"y has {int(bad.sum())} missing or infinite labels, the first at row {first} "
+                f"({y[first]!r}); drop those rows or give them a label.")
+        return y
+    try:
+        y_float = y.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"y must be numeric for regression; converting it failed: {exc}") from None
+    bad = ~np.isfinite(y_float)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"y has {int(bad.sum())} NaN or infinite values, the first at row {first} "
+            f"({y_float[first]!r}); drop those rows or impute them.")
+    return y_float
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Return sample weights as float64, all ones when None.
+
+    Raises
+    ------
+    ValueError
+        When the length differs from X's, a weight is negative, NaN or
+        infinite, or all weights are 0.
+    """
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=np.float64)
+    if isinstance(sample_weight, numbers.Number):
+        raise ValueError("sample_weight must be an array with one weight per sample, got a number.")
+    weights = np.asarray(sample_weight)
+    if weights.ndim != 1 or weights.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got {weights.shape}.")
+    try:
+        weights = weights.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be numeric.") from None
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"sample_weight has {int(bad.sum())} negative, NaN or infinite values, the first "
+            f"at row {first} ({weights[first]!r}); weights must be finite and >= 0.")
+    if not (weights > 0).any():
+        raise ValueError("sample_weight is 0 for every sample; at least one must be positive.")
+    return weights
+
+
+def match_columns(columns, input_names, feature_names_in, fitted_with_names):
+    """Check the columns passed to predict against the fitted features.
+
+    Returns the columns in the fitted order.
+
+    Raises
+    ------
+    ValueError
+        When the column count differs, or X has names and a fitted column is
+        missing, an unknown column is present or the order differs.
+    """
+    n_expected = len(feature_names_in)
+    if input_names is not None and fitted_with_names:
+        missing = [name for name in feature_names_in if name not in input_names]
+        extra = [name for name in input_names if name not in feature_names_in]
+        if missing or extra:
+            raise ValueError(
+                f"X's columns do not match the fitted features: missing {missing}, "
+                f"unexpected {extra}. Pass the columns used in fit: {list(feature_names_in)}.")
+        if list(input_names) != list(feature_names_in):
+            first = next(i for i, (a, b) in enumerate(zip(input_names, feature_names_in))
+                         if a != b)
+            raise ValueError(
+                f"X's columns are in a different order than in fit: position {first} holds "
+                f"{input_names[first]!r} where {feature_names_in[first]!r} was expected. "
+                f"Reorder them, e.g. X[{list(feature_names_in)!r}].")
+    if len(columns) != n_expected:
+        raise ValueError(
+            f"X has {len(columns)} features, but the model was fitted with {n_expected}.")
+    return columns

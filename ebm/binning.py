@@ -1,0 +1,283 @@
+"""Feature typing, cut points and categories, and the mapping X -> X_binned.
+
+Every feature gets the same bin layout: bin 0 holds missing values, bins
+1..k hold values, and bin k + 1 is the unseen bin, for a category not seen in
+training or a non-numeric string in a continuous column.
+"""
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import RawColumn
+
+CONTINUOUS_TYPES = ("continuous", "quantile")
+FEATURE_TYPES = ("auto", "continuous", "quantile", "nominal", "ordinal")
+
+
+@dataclass
+class FeatureBins:
+    """Binning of one feature: cut points for continuous, a category map otherwise."""
+
+    name: str
+    feature_type: str
+    cuts: np.ndarray = None
+    categories: dict = None
+
+    @property
+    def n_bins(self):
+        """Bins of the feature, missing and unseen included."""
+        if self.feature_type == "continuous":
+            return len(self.cuts) + 3
+        return len(self.categories) + 2
+
+
+def _parse_floats(values):
+    # Return float64 values and a mask of entries that did not parse as numbers.
+    result = np.empty(len(values), dtype=np.float64)
+    failed = np.zeros(len(values), dtype=bool)
+    for i, value in enumerate(values):
+        if value is None:
+            result[i] = np.nan
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            failed[i] = True
+            continue
+        try:
+            result[i] = float(value)
+        except (TypeError, ValueError):
+            failed[i] = True
+    return result, failed
+
+
+def category_key(value):
+    """Return the string under which a category value is stored in ``bins_``.
+
+    The same rule applies in fit and in predict: bools become "False"/"True",
+    numbers with an integral value their integer digits (1, 1.0 and
+    ``np.int64(1)`` all become "1"), other numbers ``repr(float(value))``, and
+    everything else ``str(value)``, so the string "1" joins the number 1 but
+    "1.0" stays a category of its own.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number))
+        return repr(number)
+    return str(value)
+
+
+def infer_feature_type(column):
+    """Return the feature type InterpretML would pick for a column.
+
+    pandas categoricals are ordinal when ordered and nominal otherwise, bools
+    nominal, numbers continuous, and object columns continuous when every
+    non-missing value parses as a float, nominal otherwise.
+    """
+    if column.kind == "categorical":
+        return "ordinal" if column.ordered else "nominal"
+    if column.kind == "bool":
+        return "nominal"
+    if column.kind == "numeric":
+        return "continuous"
+    present = column.values[column.values != None]  # noqa: E711 (elementwise)
+    _, failed = _parse_floats(present)
+    return "nominal" if failed.any() or len(present) == 0 else "continuous"
+
+
+def _sort_categories(keys):
+    # Numeric order when every key parses as a float, else alphabetical.
+    numbers, failed = _parse_floats(np.asarray(keys, dtype=object))
+    if len(keys) and not failed.any() and np.isfinite(numbers).all():
+        order = np.lexsort((np.asarray(keys, dtype=object).astype(str), numbers))
+        return [keys[i] for i in order]
+    return sorted(keys)
+
+
+def midpoint_cuts(lower, upper):
+    """Return cuts strictly above ``lower`` and at most ``upper``, elementwise.
+
+    A value equal to a cut belongs to the upper bin, so ``upper`` itself is a
+    valid cut when the two values are adjacent floats.
+    """
+    cuts = lower / 2.0 + upper / 2.0
+    bad = ~(cuts > lower) | (cuts > upper)
+    cuts[bad] = upper[bad]
+    return cuts
+
+
+def quantile_cuts(values, max_value_bins):
+    """Return cut points giving at most ``max_value_bins`` bins of about equal counts.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n,), dtype float64
+        Non-missing values; infinities are ignored for the cuts and later fall
+        in the outermost bins.
+    max_value_bins : int
+
+    Returns
+    -------
+    cuts : ndarray of shape (n_cuts,), dtype float64
+        Sorted cuts, each between two distinct training values, so a run of
+        one value is never split.
+    """
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return np.empty(0, dtype=np.float64)
+    unique, counts = np.unique(finite, return_counts=True)
+    if len(unique) <= max_value_bins:
+        return midpoint_cuts(unique[:-1], unique[1:])
+    cumulative = np.cumsum(counts)
+    targets = cumulative[-1] * np.arange(1, max_value_bins) / max_value_bins
+    ends = np.unique(np.searchsorted(cumulative, targets, side="left"))
+    ends = ends[ends < len(unique) - 1]
+    return midpoint_cuts(unique[ends], unique[ends + 1])
+
+
+def _resolve_type(column, requested):
+    if requested is None or (isinstance(requested, str) and requested == "auto"):
+        return infer_feature_type(column), None
+    if isinstance(requested, (list, tuple, np.ndarray)):
+        return "ordinal", [category_key(level) for level in requested]
+    if not isinstance(requested, str) or requested not in FEATURE_TYPES:
+        raise ValueError(
+            f"feature_types entry for column {column.name!r} must be one of "
+            f"{list(FEATURE_TYPES)} or a list of ordinal levels, got {requested!r}.")
+    if requested in CONTINUOUS_TYPES:
+        return "continuous", None
+    return requested, None
+
+
+def fit_feature_bins(column, requested_type, max_bins):
+    """Choose the type and bins of one feature from its training values.
+
+    Parameters
+    ----------
+    column : RawColumn
+    requested_type : str, list or None
+        The ``feature_types`` entry of the column.
+    max_bins : int
+        Upper bound on the bins of a continuous feature, missing and unseen
+        included.
+
+    Returns
+    -------
+    FeatureBins
+    """
+    feature_type, levels = _resolve_type(column, requested_type)
+    if feature_type == "continuous":
+        if column.kind == "numeric":
+            values = column.values
+        elif column.kind == "bool":
+            raise ValueError(
+                f"Column {column.name!r} holds bools, which cannot be continuous; use "
+                "'nominal' or convert it to 0/1 numbers.")
+        else:
+            values, failed = _parse_floats(column.values)
+            if failed.any():
+                first = int(np.flatnonzero(failed)[0])
+                raise ValueError(
+                    f"Column {column.name!r} is continuous but row {first} holds "
+                    f"{column.values[first]!r}, which is not a number. Clean the column or "
+                    "declare it 'nominal' in feature_types.")
+        present = values[~np.isnan(values)]
+        return FeatureBins(column.name, "continuous", cuts=quantile_cuts(present, max_bins - 2))
+
+    keys = _present_keys(column)
+    if levels is not None:
+        unknown = sorted(set(keys) - set(levels))
+        if unknown:
+            raise ValueError(
+                f"Column {column.name!r} holds {unknown[:5]} which are not among the ordinal "
+                f"levels given in feature_types: {levels}. Add them to the list.")
+        ordered = levels
+    elif column.kind == "categorical":
+        ordered = [category_key(level) for level in column.categories]
+    else:
+        ordered = _sort_categories(sorted(set(keys)))
+    categories = {key: bin_idx for bin_idx, key in enumerate(ordered, start=1)}
+    if len(categories) + 2 > 65535:
+        raise ValueError(
+            f"Column {column.name!r} has {len(categories)} categories; at most 65533 fit.")
+    return FeatureBins(column.name, feature_type, categories=categories)
+
+
+def _present_keys(column):
+    present = column.values[_present_mask(column)]
+    return [category_key(value) for value in present]
+
+
+def _present_mask(column):
+    if column.kind == "numeric":
+        return ~np.isnan(column.values)
+    return np.array([value is not None for value in column.values], dtype=bool)
+
+
+def bin_column(column, feature_bins):
+    """Map one column to bin indices.
+
+    Parameters
+    ----------
+    column : RawColumn
+    feature_bins : FeatureBins
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), dtype uint16
+    """
+    unseen_bin = feature_bins.n_bins - 1
+    if feature_bins.feature_type == "continuous":
+        if column.kind == "numeric":
+            values = column.values
+            failed = np.zeros(len(values), dtype=bool)
+        elif column.kind == "bool":
+            values = np.full(len(column.values), np.nan)
+            failed = np.array([value is not None for value in column.values], dtype=bool)
+        else:
+            values, failed = _parse_floats(column.values)
+        binned = np.searchsorted(feature_bins.cuts, values, side="right") + 1
+        binned[np.isnan(values)] = 0
+        binned[failed] = unseen_bin
+        return binned.astype(np.uint16)
+
+    binned = np.zeros(len(column.values), dtype=np.uint16)
+    present = _present_mask(column)
+    values = column.values[present]
+    if column.kind == "numeric":
+        values = values.astype(object)
+    if len(values):
+        unique, inverse = np.unique(np.array([category_key(v) for v in values]),
+                                    return_inverse=True)
+        mapped = np.array([feature_bins.categories.get(key, unseen_bin) for key in unique],
+                          dtype=np.uint16)
+        binned[present] = mapped[inverse.ravel()]
+    return binned
+
+
+def bin_columns(columns, all_feature_bins):
+    """Map every column to its bins.
+
+    Returns
+    -------
+    X_binned : ndarray of shape (n_features, n_samples), dtype uint16
+    """
+    n_samples = len(columns[0].values) if columns else 0
+    X_binned = np.empty((len(columns), n_samples), dtype=np.uint16)
+    for feature_idx, (column, feature_bins) in enumerate(zip(columns, all_feature_bins)):
+        X_binned[feature_idx] = bin_column(column, feature_bins)
+    return X_binned
+
+
+def bins_attribute(feature_bins):
+    """Return the ``bins_`` entry of a feature in InterpretML's layout: [cuts or categories]."""
+    if feature_bins.feature_type == "continuous":
+        return [feature_bins.cuts.copy()]
+    return [dict(feature_bins.categories)]
+
+
