@@ -8,7 +8,12 @@ Newton step of a leaf.
 
 import numpy as np
 
-from libc.math cimport exp, log1p
+from libc.math cimport fabs
+
+
+cdef extern from "_fastmath.h" nogil:
+    double ebm_exp(double x)
+    double ebm_log1p_unit(double e)
 
 
 cdef class CyLoss:
@@ -81,10 +86,9 @@ cdef class CyLoss:
 
 
 cdef inline double _log1pexp(double x) noexcept nogil:
-    # log(1 + exp(x)) without overflow for large x.
-    if x > 0.0:
-        return x + log1p(exp(-x))
-    return log1p(exp(x))
+    # log(1 + exp(x)) = max(x, 0) + log(1 + exp(-|x|)), which cannot overflow.
+    cdef double positive = x if x > 0.0 else 0.0
+    return positive + ebm_log1p_unit(ebm_exp(-fabs(x)))
 
 
 cdef class CyLogLoss(CyLoss):
@@ -102,7 +106,7 @@ cdef class CyLogLoss(CyLoss):
         cdef Py_ssize_t i
         cdef double p
         for i in range(n):
-            p = 1.0 / (1.0 + exp(-raw_score[i]))
+            p = 1.0 / (1.0 + ebm_exp(-raw_score[i]))
             gradients[i] = sample_weight[i] * (p - y[i])
             hessians[i] = sample_weight[i] * p * (1.0 - p)
 
