@@ -5,10 +5,10 @@ run bags in parallel while sharing one X_binned matrix.
 """
 
 import dataclasses
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from joblib import effective_n_jobs
 from sklearn.model_selection import train_test_split
 
 from ._core._boosting import boost_bag
@@ -29,16 +29,32 @@ def _validation_count(validation_size, n_samples):
     return int(np.floor(n_samples * validation_size))
 
 
-def make_bags(n_samples, stratify, validation_size, outer_bags, seed_sequence):
+def effective_n_threads(n_jobs):
+    """Return the thread count for ``n_jobs`` under joblib's convention.
+
+    Positive values are taken as is; -1 means every CPU, -2 all but one, and
+    so on, with at least one thread.
+    """
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return n_jobs
+
+
+def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequence):
     """Split the rows into ``outer_bags`` pairs of training and validation rows.
+
+    Only rows with a positive weight are split. Rows with weight 0 always go
+    to training, where they count towards ``min_samples_leaf`` but change no
+    sum, so their targets cannot move other rows between the two sides.
 
     Parameters
     ----------
-    n_samples : int
+    sample_weight : ndarray of shape (n_samples,), dtype float64
     stratify : ndarray of shape (n_samples,) or None
         Class codes to stratify the validation rows by (classification).
     validation_size : float or int
-        Fraction of rows (below 1) or number of rows held out per bag.
+        Fraction of the positive-weight rows (below 1), or their number (1 or
+        more), held out per bag.
     outer_bags : int
     seed_sequence : numpy.random.SeedSequence
 
@@ -46,28 +62,34 @@ def make_bags(n_samples, stratify, validation_size, outer_bags, seed_sequence):
     -------
     list of Bag
     """
-    n_val = _validation_count(validation_size, n_samples)
-    if n_val >= n_samples:
+    all_rows = np.arange(len(sample_weight), dtype=np.int32)
+    weighted_rows = all_rows[sample_weight > 0]
+    zero_weight_rows = all_rows[sample_weight <= 0]
+    if stratify is not None:
+        stratify = stratify[weighted_rows]
+    n_val = _validation_count(validation_size, len(weighted_rows))
+    if n_val >= len(weighted_rows):
         raise ValueError(
-            f"validation_size={validation_size!r} holds out {n_val} of {n_samples} rows, "
-            "leaving none to train on; lower it.")
-    all_rows = np.arange(n_samples, dtype=np.int32)
+            f"validation_size={validation_size!r} holds out {n_val} of {len(weighted_rows)} rows "
+            "with positive weight, leaving none to train on; lower it.")
     bags = []
     for child in seed_sequence.spawn(outer_bags):
-        split_seed, boost_seed = child.generate_state(2, dtype=np.uint32)
+        split_seed, boost_seed_high, boost_seed_low = child.generate_state(3, dtype=np.uint32)
         if n_val == 0:
-            train_rows, val_rows = all_rows, np.empty(0, dtype=np.int32)
+            train_rows, val_rows = weighted_rows, np.empty(0, dtype=np.int32)
         else:
             try:
                 train_rows, val_rows = train_test_split(
-                    all_rows, test_size=n_val, random_state=int(split_seed), stratify=stratify)
+                    weighted_rows, test_size=n_val, random_state=int(split_seed),
+                    stratify=stratify)
             except ValueError as exc:
                 raise ValueError(
                     f"Could not hold out a stratified validation set of {n_val} rows "
                     f"(validation_size={validation_size!r}): {exc} Use more rows per class, "
                     "a larger validation_size, or validation_size=0.") from None
-        bags.append(Bag(np.sort(train_rows).astype(np.int32), np.sort(val_rows).astype(np.int32),
-                        int(boost_seed) << 32 | int(split_seed)))
+        train_rows = np.sort(np.concatenate([train_rows, zero_weight_rows])).astype(np.int32)
+        boost_seed = int(boost_seed_high) << 32 | int(boost_seed_low)
+        bags.append(Bag(train_rows, np.sort(val_rows).astype(np.int32), boost_seed))
     return bags
 
 
@@ -92,7 +114,7 @@ def boost_bags(X_binned, term_features, term_n_bins, term_is_nominal, bags, y, s
                          bag.val_rows, y, sample_weight, loss.core, intercepts[bag_idx],
                          core_settings, bag.seed, stop_flag, callback, bag_idx)
 
-    n_threads = max(1, min(effective_n_jobs(n_jobs), len(bags)))
+    n_threads = max(1, min(effective_n_threads(n_jobs), len(bags)))
     if n_threads == 1:
         results = [run(bag_idx) for bag_idx in range(len(bags))]
     else:

@@ -5,7 +5,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -15,7 +14,7 @@ from ._params import BoostSettings, validate_parameters
 from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
                           to_columns)
 from .explain import term_contributions, term_importances
-from .losses import make_loss
+from .losses import make_loss, sigmoid
 
 _log = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ class _EBMBase(BaseEstimator):
         timer.lap("binning")
         term_features = self._select_terms()
         seed_sequence = np.random.SeedSequence(self.random_state)
-        bags = make_bags(len(data.y), data.stratify, self.validation_size, self.outer_bags,
+        bags = make_bags(data.sample_weight, data.stratify, self.validation_size, self.outer_bags,
                          seed_sequence)
         intercepts = [loss.init_score(data.y[bag.train_rows], data.sample_weight[bag.train_rows])
                       for bag in bags]
@@ -229,8 +228,9 @@ class _EBMBase(BaseEstimator):
         return term_contributions(X_binned, self.term_features_, self.term_scores_)
 
     def _raw_score(self, X):
+        contributions = self.eval_terms(X)
         intercept = self.intercept_[0] if self._is_classifier else self.intercept_
-        return intercept + self.eval_terms(X).sum(axis=1)
+        return intercept + contributions.sum(axis=1)
 
     def term_importances(self, importance_type="avg_weight"):
         """Return one importance per term, in the order of ``term_names_``.
@@ -327,7 +327,8 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
                 "strings); use one type for all labels.") from None
         if len(classes) < 2:
             raise ValueError(
-                f"y has a single class ({classes[0]!r}); a classifier needs at least 2.")
+                f"y has a single class ({classes[:1].tolist()[0]!r}); a classifier needs at "
+                "least 2.")
         if len(classes) > 2:
             raise NotImplementedError(
                 f"y has {len(classes)} classes; this version fits binary classifiers only.")
@@ -352,7 +353,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         ndarray of shape (n_samples, 2), dtype float64
             Columns follow ``classes_``.
         """
-        positive = expit(self._raw_score(X))
+        positive = sigmoid(self._raw_score(X))
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X):

@@ -16,7 +16,8 @@ class Constraint:
 
     ``kinds`` lists the accepted kinds: "int", "real", "bool", "str", "none",
     "callable", "list" or "any". Numbers must lie in ``[low, high]`` (or the
-    open ends given by ``low_open``/``high_open``), strings in ``options``.
+    open ends given by ``low_open``/``high_open``), strings in ``options``
+    unless ``options`` is empty, which accepts any string.
     """
 
     kinds: tuple
@@ -37,6 +38,8 @@ class Constraint:
                 low = "-inf" if self.low == -np.inf else f"{self.low:g}"
                 high = "inf" if self.high == np.inf else f"{self.high:g}"
                 parts.append(f"{name} in the range {left}{low}, {high}{right}")
+            elif kind == "str" and not self.options:
+                parts.append("a string")
             elif kind == "str":
                 parts.append("one of " + ", ".join(repr(option) for option in self.options))
             elif kind == "none":
@@ -60,7 +63,8 @@ class Constraint:
                 return True
             if kind == "bool" and isinstance(value, (bool, np.bool_)):
                 return True
-            if kind == "str" and isinstance(value, str) and value in self.options:
+            if kind == "str" and isinstance(value, str) and (
+                    not self.options or value in self.options):
                 return True
             if kind == "callable" and callable(value):
                 return True
@@ -137,9 +141,8 @@ def validate_parameters(estimator):
     Raises
     ------
     ValueError
-        Naming the parameter, the rule and the value received.
-    TypeError
-        When ``n_jobs`` is 0, which names no number of threads.
+        Naming the parameter, the rule and the value received; also when
+        ``n_jobs`` is 0, which names no number of threads.
     NotImplementedError
         For ``interactions`` other than 0 and ``inner_bags`` other than 0.
     """

@@ -169,7 +169,7 @@ def check_target(y, n_samples, is_classifier):
             first = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"y has {int(bad.sum())} missing or infinite labels, the first at row {first} "
-                f"({y[first]!r}); drop those rows or give them a label.")
+                f"({y[first:first + 1].tolist()[0]!r}); drop those rows or give them a label.")
         return y
     try:
         y_float = y.astype(np.float64)
@@ -180,7 +180,7 @@ def check_target(y, n_samples, is_classifier):
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"y has {int(bad.sum())} NaN or infinite values, the first at row {first} "
-            f"({y_float[first]!r}); drop those rows or impute them.")
+            f"({float(y_float[first])!r}); drop those rows or impute them.")
     return y_float
 
 
@@ -210,7 +210,7 @@ def check_sample_weight(sample_weight, n_samples):
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"sample_weight has {int(bad.sum())} negative, NaN or infinite values, the first "
-            f"at row {first} ({weights[first]!r}); weights must be finite and >= 0.")
+            f"at row {first} ({float(weights[first])!r}); weights must be finite and >= 0.")
     if not (weights > 0).any():
         raise ValueError("sample_weight is 0 for every sample; at least one must be positive.")
     return weights

@@ -72,6 +72,59 @@ def category_key(value):
     return str(value)
 
 
+def _all_strings(values):
+    try:
+        from pandas.api.types import infer_dtype
+    except ImportError:
+        return all(isinstance(value, str) for value in values)
+    return infer_dtype(values, skipna=False) == "string"
+
+
+def category_codes(values):
+    """Group the values of an object column by their category key.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples,), dtype object
+        None marks a missing value.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,), dtype intp
+        Index into ``keys``, or -1 for a missing value.
+    keys : list of str
+        Distinct category keys, as ``category_key`` gives them.
+    """
+    codes = np.full(len(values), -1, dtype=np.intp)
+    present = np.array([value is not None for value in values], dtype=bool)
+    present_values = values[present]
+    if len(present_values) == 0:
+        return codes, []
+    if _all_strings(present_values):
+        # Strings are their own keys, so numpy can group them without Python calls.
+        keys, inverse = np.unique(present_values.astype(str), return_inverse=True)
+        codes[present] = inverse.ravel()
+        return codes, [str(key) for key in keys]
+    key_index = {}
+    present_codes = np.empty(len(present_values), dtype=np.intp)
+    for i, value in enumerate(present_values):
+        present_codes[i] = key_index.setdefault(category_key(value), len(key_index))
+    codes[present] = present_codes
+    return codes, list(key_index)
+
+
+def _parse_object_floats(values):
+    # _parse_floats over the distinct keys only, broadcast back to the rows.
+    codes, keys = category_codes(values)
+    numbers, failed = _parse_floats(np.array(keys, dtype=object))
+    result = np.full(len(values), np.nan)
+    failed_rows = np.zeros(len(values), dtype=bool)
+    present = codes >= 0
+    result[present] = numbers[codes[present]]
+    failed_rows[present] = failed[codes[present]]
+    return result, failed_rows
+
+
 def infer_feature_type(column):
     """Return the feature type InterpretML would pick for a column.
 
@@ -85,9 +138,9 @@ def infer_feature_type(column):
         return "nominal"
     if column.kind == "numeric":
         return "continuous"
-    present = column.values[column.values != None]  # noqa: E711 (elementwise)
-    _, failed = _parse_floats(present)
-    return "nominal" if failed.any() or len(present) == 0 else "continuous"
+    codes, keys = category_codes(column.values)
+    _, failed = _parse_floats(np.array(keys, dtype=object))
+    return "nominal" if failed.any() or len(keys) == 0 else "continuous"
 
 
 def _sort_categories(keys):
@@ -114,6 +167,10 @@ def midpoint_cuts(lower, upper):
 def quantile_cuts(values, max_value_bins):
     """Return cut points giving at most ``max_value_bins`` bins of about equal counts.
 
+    A value that holds at least ``1 / max_value_bins`` of the rows gets a bin
+    of its own. The rows between two such values share the remaining bins in
+    proportion to their count and are cut at their own quantiles.
+
     Parameters
     ----------
     values : ndarray of shape (n,), dtype float64
@@ -133,10 +190,30 @@ def quantile_cuts(values, max_value_bins):
     unique, counts = np.unique(finite, return_counts=True)
     if len(unique) <= max_value_bins:
         return midpoint_cuts(unique[:-1], unique[1:])
-    cumulative = np.cumsum(counts)
-    targets = cumulative[-1] * np.arange(1, max_value_bins) / max_value_bins
-    ends = np.unique(np.searchsorted(cumulative, targets, side="left"))
-    ends = ends[ends < len(unique) - 1]
+
+    heavy = np.flatnonzero(counts * max_value_bins >= len(finite))
+    # A cut "after i" separates unique[i] from unique[i + 1].
+    cut_after = set()
+    for i in heavy:
+        cut_after.update((i - 1, i))
+    light_bins = max_value_bins - len(heavy)
+    light_total = len(finite) - counts[heavy].sum()
+    segment_starts = np.concatenate([[0], heavy + 1])
+    segment_ends = np.concatenate([heavy, [len(unique)]])
+    for start, end in zip(segment_starts, segment_ends):
+        if end <= start:
+            continue
+        segment_counts = counts[start:end]
+        n_bins = max(1, int(light_bins * segment_counts.sum() // max(light_total, 1)))
+        cumulative = np.cumsum(segment_counts)
+        targets = cumulative[-1] * np.arange(1, n_bins) / n_bins
+        cut_after.update(start + np.searchsorted(cumulative, targets, side="left"))
+    ends = np.array(sorted(i for i in cut_after if 0 <= i < len(unique) - 1), dtype=np.intp)
+    if len(ends) >= max_value_bins:
+        # Rounding gave one bin per short segment too many; keep the evenly
+        # spaced subset so the limit holds.
+        keep = np.linspace(0, len(ends) - 1, max_value_bins - 1).round().astype(np.intp)
+        ends = ends[np.unique(keep)]
     return midpoint_cuts(unique[ends], unique[ends + 1])
 
 
@@ -179,7 +256,7 @@ def fit_feature_bins(column, requested_type, max_bins):
                 f"Column {column.name!r} holds bools, which cannot be continuous; use "
                 "'nominal' or convert it to 0/1 numbers.")
         else:
-            values, failed = _parse_floats(column.values)
+            values, failed = _parse_object_floats(column.values)
             if failed.any():
                 first = int(np.flatnonzero(failed)[0])
                 raise ValueError(
@@ -209,14 +286,10 @@ def fit_feature_bins(column, requested_type, max_bins):
 
 
 def _present_keys(column):
-    present = column.values[_present_mask(column)]
-    return [category_key(value) for value in present]
-
-
-def _present_mask(column):
     if column.kind == "numeric":
-        return ~np.isnan(column.values)
-    return np.array([value is not None for value in column.values], dtype=bool)
+        present = column.values[~np.isnan(column.values)]
+        return sorted({category_key(value) for value in np.unique(present)})
+    return category_codes(column.values)[1]
 
 
 def bin_column(column, feature_bins):
@@ -240,24 +313,23 @@ def bin_column(column, feature_bins):
             values = np.full(len(column.values), np.nan)
             failed = np.array([value is not None for value in column.values], dtype=bool)
         else:
-            values, failed = _parse_floats(column.values)
+            values, failed = _parse_object_floats(column.values)
         binned = np.searchsorted(feature_bins.cuts, values, side="right") + 1
         binned[np.isnan(values)] = 0
         binned[failed] = unseen_bin
         return binned.astype(np.uint16)
 
-    binned = np.zeros(len(column.values), dtype=np.uint16)
-    present = _present_mask(column)
-    values = column.values[present]
     if column.kind == "numeric":
-        values = values.astype(object)
-    if len(values):
-        unique, inverse = np.unique(np.array([category_key(v) for v in values]),
-                                    return_inverse=True)
-        mapped = np.array([feature_bins.categories.get(key, unseen_bin) for key in unique],
-                          dtype=np.uint16)
-        binned[present] = mapped[inverse.ravel()]
-    return binned
+        distinct, inverse = np.unique(column.values, return_inverse=True)
+        mapped = np.array([0 if np.isnan(value) else
+                           feature_bins.categories.get(category_key(value), unseen_bin)
+                           for value in distinct], dtype=np.uint16)
+        return mapped[inverse.ravel()]
+    codes, keys = category_codes(column.values)
+    mapped = np.array([feature_bins.categories.get(key, unseen_bin) for key in keys] + [0],
+                      dtype=np.uint16)
+    # Code -1 (missing) picks the trailing 0, the missing bin.
+    return mapped[codes]
 
 
 def bin_columns(columns, all_feature_bins):

@@ -5,9 +5,15 @@ link function, its initial intercept and the checks its target must pass.
 """
 
 import numpy as np
-from scipy.special import expit
 
 from ._core._losses import CyLogLoss, CySquaredError
+
+
+def sigmoid(raw_score):
+    """Return 1 / (1 + exp(-raw_score)) without overflow warnings."""
+    raw_score = np.asarray(raw_score, dtype=np.float64)
+    exp_neg_abs = np.exp(-np.abs(raw_score))
+    return np.where(raw_score >= 0, 1.0 / (1.0 + exp_neg_abs), exp_neg_abs / (1.0 + exp_neg_abs))
 
 
 class LogLoss:
@@ -27,7 +33,7 @@ class LogLoss:
 
     def inverse_link(self, raw_score):
         """Return the probability of the positive class."""
-        return expit(raw_score)
+        return sigmoid(raw_score)
 
     def adjust_intercept(self, y, raw_score, sample_weight):
         """Return the shift of the intercept that zeroes the weighted mean gradient.
@@ -37,7 +43,7 @@ class LogLoss:
         """
         shift = 0.0
         for _ in range(50):
-            probability = expit(raw_score + shift)
+            probability = sigmoid(raw_score + shift)
             gradient = np.sum(sample_weight * (probability - y))
             hessian = np.sum(sample_weight * probability * (1.0 - probability))
             if hessian <= 0.0:

@@ -25,7 +25,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
-from ._histogram cimport apply_update, build_histogram, build_histogram_pair
+from ._histogram cimport HISTOGRAM_COPIES, apply_update, build_histogram, build_histogram_pair
 from ._losses cimport CyLoss
 from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspace_create,
                           workspace_free)
@@ -125,14 +125,15 @@ cdef double _compute_update(
     cdef Py_ssize_t offset = s.term_offset[term_idx]
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
     cdef const X_BINNED_C* feature_bins = X_binned + term_feature[term_idx] * n_samples
-    memset(s.sum_gradients, 0, n_bins * sizeof(double))
+    memset(s.sum_gradients, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
     if loss.constant_hessian:
-        build_histogram(feature_bins, train_rows, s.gradients, s.n_train, s.sum_gradients)
+        build_histogram(feature_bins, train_rows, s.gradients, s.n_train, n_bins,
+                        s.sum_gradients)
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
     else:
-        memset(s.sum_hessians, 0, n_bins * sizeof(double))
+        memset(s.sum_hessians, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
         build_histogram_pair(feature_bins, train_rows, s.gradients, s.hessians, s.n_train,
-                             s.sum_gradients, s.sum_hessians)
+                             n_bins, s.sum_gradients, s.sum_hessians)
     return find_term_update(s.sum_gradients, s.sum_hessians, s.counts + offset, n_bins,
                             term_is_nominal[term_idx], random_splits, params, rng, ws,
                             s.update)
@@ -465,8 +466,8 @@ def boost_bag(
     s.fixed_hessians = <double*>calloc(total_bins, sizeof(double))
     s.update = <double*>calloc(max_bins, sizeof(double))
     s.cached_update = <double*>calloc(max_bins, sizeof(double))
-    s.sum_gradients = <double*>calloc(max_bins, sizeof(double))
-    s.sum_hessians = <double*>calloc(max_bins, sizeof(double))
+    s.sum_gradients = <double*>calloc(HISTOGRAM_COPIES * max_bins, sizeof(double))
+    s.sum_hessians = <double*>calloc(HISTOGRAM_COPIES * max_bins, sizeof(double))
     s.dirty = <uint8_t*>calloc(n_terms, sizeof(uint8_t))
     s.gains = <double*>calloc(n_terms, sizeof(double))
     s.tie_breaks = <uint64_t*>calloc(n_terms, sizeof(uint64_t))
@@ -511,8 +512,11 @@ def boost_bag(
                 for i in range(n_train):
                     s.counts[offset + feature_bins[train_ptr[i]]] += 1.0
                 if loss.constant_hessian:
-                    build_histogram(feature_bins, train_ptr, s.hessians, n_train,
-                                    s.fixed_hessians + offset)
+                    n_bins = s.term_offset[term_idx + 1] - offset
+                    memset(s.sum_hessians, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
+                    build_histogram(feature_bins, train_ptr, s.hessians, n_train, n_bins,
+                                    s.sum_hessians)
+                    memcpy(s.fixed_hessians + offset, s.sum_hessians, n_bins * sizeof(double))
 
             n_steps = _run_loop(&s, loss, X_ptr, n_samples, term_feature_ptr, nominal_ptr,
                                 train_ptr, val_ptr, &params, &schedule, &rng, ws, inputs,

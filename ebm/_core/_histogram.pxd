@@ -1,12 +1,20 @@
 from ._common cimport ROW_C, X_BINNED_C
 
+# Histograms accumulate into HISTOGRAM_COPIES interleaved copies so that
+# consecutive rows falling in the same bin do not wait on each other's adds.
+# Output buffers therefore hold HISTOGRAM_COPIES * n_bins values, zeroed by the
+# caller; on return the first n_bins hold the sums.
+cdef enum:
+    HISTOGRAM_COPIES = 4
+
 
 cdef void build_histogram(
     const X_BINNED_C* feature_bins,  # IN  (n_samples,) bins of one feature
     const ROW_C* rows,               # IN  (n_rows,) rows to accumulate
     const double* values,            # IN  (n_rows,) one value per listed row
     Py_ssize_t n_rows,
-    double* sums,                    # OUT (n_bins,) zeroed by the caller
+    Py_ssize_t n_bins,
+    double* sums,                    # OUT (HISTOGRAM_COPIES * n_bins,)
 ) noexcept nogil
 
 cdef void build_histogram_pair(
@@ -15,8 +23,9 @@ cdef void build_histogram_pair(
     const double* gradients,         # IN  (n_rows,)
     const double* hessians,          # IN  (n_rows,)
     Py_ssize_t n_rows,
-    double* sum_gradients,           # OUT (n_bins,) zeroed by the caller
-    double* sum_hessians,            # OUT (n_bins,) zeroed by the caller
+    Py_ssize_t n_bins,
+    double* sum_gradients,           # OUT (HISTOGRAM_COPIES * n_bins,)
+    double* sum_hessians,            # OUT (HISTOGRAM_COPIES * n_bins,)
 ) noexcept nogil
 
 cdef void apply_update(

@@ -11,16 +11,35 @@ import numpy as np
 from ._common cimport ROW_C, X_BINNED_C
 
 
+cdef inline void _fold_copies(double* sums, Py_ssize_t n_bins) noexcept nogil:
+    # Add copies 1..3 into copy 0 in a fixed order, so results never depend on timing.
+    cdef Py_ssize_t bin_idx
+    for bin_idx in range(n_bins):
+        sums[bin_idx] = ((sums[bin_idx] + sums[n_bins + bin_idx])
+                         + sums[2 * n_bins + bin_idx]) + sums[3 * n_bins + bin_idx]
+
+
 cdef void build_histogram(
     const X_BINNED_C* feature_bins,
     const ROW_C* rows,
     const double* values,
     Py_ssize_t n_rows,
+    Py_ssize_t n_bins,
     double* sums,
 ) noexcept nogil:
     cdef Py_ssize_t i
-    for i in range(n_rows):
+    cdef Py_ssize_t n_blocks = n_rows - n_rows % HISTOGRAM_COPIES
+    cdef double* sums1 = sums + n_bins
+    cdef double* sums2 = sums + 2 * n_bins
+    cdef double* sums3 = sums + 3 * n_bins
+    for i in range(0, n_blocks, 4):
         sums[feature_bins[rows[i]]] += values[i]
+        sums1[feature_bins[rows[i + 1]]] += values[i + 1]
+        sums2[feature_bins[rows[i + 2]]] += values[i + 2]
+        sums3[feature_bins[rows[i + 3]]] += values[i + 3]
+    for i in range(n_blocks, n_rows):
+        sums[feature_bins[rows[i]]] += values[i]
+    _fold_copies(sums, n_bins)
 
 
 cdef void build_histogram_pair(
@@ -29,15 +48,20 @@ cdef void build_histogram_pair(
     const double* gradients,
     const double* hessians,
     Py_ssize_t n_rows,
+    Py_ssize_t n_bins,
     double* sum_gradients,
     double* sum_hessians,
 ) noexcept nogil:
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, copy_offset
     cdef X_BINNED_C bin_idx
     for i in range(n_rows):
+        # Row i goes to copy i % 4.
+        copy_offset = (i & 3) * n_bins
         bin_idx = feature_bins[rows[i]]
-        sum_gradients[bin_idx] += gradients[i]
-        sum_hessians[bin_idx] += hessians[i]
+        sum_gradients[copy_offset + bin_idx] += gradients[i]
+        sum_hessians[copy_offset + bin_idx] += hessians[i]
+    _fold_copies(sum_gradients, n_bins)
+    _fold_copies(sum_hessians, n_bins)
 
 
 cdef void apply_update(
@@ -74,11 +98,19 @@ def histogram(const X_BINNED_C[::1] feature_bins, const ROW_C[::1] rows,
     cdef Py_ssize_t n_rows = rows.shape[0]
     if gradients.shape[0] != n_rows or hessians.shape[0] != n_rows:
         raise ValueError("gradients and hessians need one value per row.")
-    sum_gradients = np.zeros(n_bins, dtype=np.float64)
-    sum_hessians = np.zeros(n_bins, dtype=np.float64)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t n_samples = feature_bins.shape[0]
+    for i in range(n_rows):
+        if rows[i] < 0 or rows[i] >= n_samples:
+            raise ValueError(f"rows[{i}] = {rows[i]} is outside [0, {n_samples}).")
+        if feature_bins[rows[i]] >= n_bins:
+            raise ValueError(
+                f"Row {rows[i]} has bin {feature_bins[rows[i]]}, not below n_bins={n_bins}.")
+    sum_gradients = np.zeros(HISTOGRAM_COPIES * n_bins, dtype=np.float64)
+    sum_hessians = np.zeros(HISTOGRAM_COPIES * n_bins, dtype=np.float64)
     cdef double[::1] sg = sum_gradients
     cdef double[::1] sh = sum_hessians
     if n_rows > 0 and n_bins > 0:
         build_histogram_pair(&feature_bins[0], &rows[0], &gradients[0], &hessians[0],
-                             n_rows, &sg[0], &sh[0])
-    return sum_gradients, sum_hessians
+                             n_rows, n_bins, &sg[0], &sh[0])
+    return sum_gradients[:n_bins].copy(), sum_hessians[:n_bins].copy()

@@ -8,12 +8,12 @@ Newton step of a leaf.
 
 import numpy as np
 
-from libc.math cimport fabs
-
-
 cdef extern from "_fastmath.h" nogil:
-    double ebm_exp(double x)
-    double ebm_log1p_unit(double e)
+    void ebm_log_loss_gradient_hessian(const double* y, const double* raw_score,
+                                       const double* sample_weight, double* gradients,
+                                       double* hessians, Py_ssize_t n)
+    double ebm_log_loss_sum(const double* y, const double* raw_score,
+                            const double* sample_weight, Py_ssize_t n)
 
 
 cdef class CyLoss:
@@ -85,12 +85,6 @@ cdef class CyLoss:
         return self.loss_sum(&y[0], &raw_score[0], &sample_weight[0], n)
 
 
-cdef inline double _log1pexp(double x) noexcept nogil:
-    # log(1 + exp(x)) = max(x, 0) + log(1 + exp(-|x|)), which cannot overflow.
-    cdef double positive = x if x > 0.0 else 0.0
-    return positive + ebm_log1p_unit(ebm_exp(-fabs(x)))
-
-
 cdef class CyLogLoss(CyLoss):
     """Binary cross-entropy on the logit scale; y is 0 or 1."""
 
@@ -103,12 +97,7 @@ cdef class CyLogLoss(CyLoss):
         double* hessians,
         Py_ssize_t n,
     ) noexcept nogil:
-        cdef Py_ssize_t i
-        cdef double p
-        for i in range(n):
-            p = 1.0 / (1.0 + ebm_exp(-raw_score[i]))
-            gradients[i] = sample_weight[i] * (p - y[i])
-            hessians[i] = sample_weight[i] * p * (1.0 - p)
+        ebm_log_loss_gradient_hessian(y, raw_score, sample_weight, gradients, hessians, n)
 
     cdef double loss_sum(
         self,
@@ -117,11 +106,7 @@ cdef class CyLogLoss(CyLoss):
         const double* sample_weight,
         Py_ssize_t n,
     ) noexcept nogil:
-        cdef Py_ssize_t i
-        cdef double total = 0.0
-        for i in range(n):
-            total += sample_weight[i] * (_log1pexp(raw_score[i]) - y[i] * raw_score[i])
-        return total
+        return ebm_log_loss_sum(y, raw_score, sample_weight, n)
 
 
 cdef class CySquaredError(CyLoss):

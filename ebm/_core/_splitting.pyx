@@ -102,6 +102,16 @@ cdef inline double _leaf_value(double g, double h, const SplitParams* params) no
     return value * params.learning_rate
 
 
+cdef inline double _category_key(double g, double h, double cat_smooth) noexcept nogil:
+    # Sort key of a category. A category without hessian (no rows, or only
+    # zero-weight rows) and cat_smooth = 0 would give 0 / 0; it sorts as 0
+    # instead, because NaN keys would break the ordering qsort relies on.
+    cdef double denominator = h + cat_smooth
+    if denominator <= 0.0:
+        return 0.0
+    return g / denominator
+
+
 cdef int _compare_items(const void* a, const void* b) noexcept nogil:
     cdef const SortItem* x = <const SortItem*>a
     cdef const SortItem* y = <const SortItem*>b
@@ -165,12 +175,12 @@ cdef Py_ssize_t _layout_units(
                 rare_c += counts[bin_idx]
                 ws.bin_unit[bin_idx] = -2
             else:
-                ws.sort_items[n_items].key = (
-                    sum_gradients[bin_idx] / (sum_hessians[bin_idx] + params.cat_smooth))
+                ws.sort_items[n_items].key = _category_key(
+                    sum_gradients[bin_idx], sum_hessians[bin_idx], params.cat_smooth)
                 ws.sort_items[n_items].bin_idx = bin_idx
                 n_items += 1
         if has_rare:
-            ws.sort_items[n_items].key = rare_g / (rare_h + params.cat_smooth)
+            ws.sort_items[n_items].key = _category_key(rare_g, rare_h, params.cat_smooth)
             ws.sort_items[n_items].bin_idx = -1
             n_items += 1
         qsort(ws.sort_items, n_items, sizeof(SortItem), _compare_items)

@@ -1,0 +1,328 @@
+"""Tests of ``ebm.binning``: feature types, cut points, categories and X -> X_binned."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ebm.binning import (bin_column, bin_columns, bins_attribute, category_key,
+                         fit_feature_bins, midpoint_cuts, quantile_cuts)
+from ebm._validation import to_columns
+
+
+def column_of(values, dtype=None):
+    """Return the RawColumn that fit builds from one pandas column of ``values``."""
+    frame = pd.DataFrame({"x": pd.Series(values, dtype=dtype)})
+    columns, _, _ = to_columns(frame)
+    return columns[0]
+
+
+def fit_and_bin(train, test=None, feature_type=None, max_bins=256, dtype=None):
+    """Fit the bins of one column and return (FeatureBins, bins of ``test`` or ``train``)."""
+    train_column = column_of(train, dtype)
+    feature_bins = fit_feature_bins(train_column, feature_type, max_bins)
+    test_column = train_column if test is None else column_of(test, dtype)
+    return feature_bins, bin_column(test_column, feature_bins)
+
+
+# Cut points ---------------------------------------------------------------------
+
+value_arrays = hnp.arrays(
+    np.float64, st.integers(1, 300),
+    elements=st.one_of(st.integers(-20, 20).map(float),
+                       st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)))
+
+
+@given(value_arrays, st.integers(1, 40))
+def test_cuts_between_distinct_values(values, max_value_bins):
+    cuts = quantile_cuts(values, max_value_bins)
+
+    unique = np.unique(values)
+    positions = np.searchsorted(unique, cuts, side="left")
+    assert np.all(positions >= 1)
+    assert np.all(positions <= len(unique) - 1)
+    assert np.all(unique[positions - 1] < cuts)
+    assert np.all(cuts <= unique[np.minimum(positions, len(unique) - 1)])
+
+
+@given(value_arrays, st.integers(1, 40))
+def test_cuts_sorted_and_at_most_requested(values, max_value_bins):
+    cuts = quantile_cuts(values, max_value_bins)
+
+    assert len(cuts) <= max_value_bins - 1
+    assert np.all(np.diff(cuts) > 0)
+
+
+@given(value_arrays, st.integers(1, 40))
+def test_no_empty_value_bin(values, max_value_bins):
+    cuts = quantile_cuts(values, max_value_bins)
+
+    value_bins = np.searchsorted(cuts, values, side="right")
+    assert set(value_bins.tolist()) == set(range(len(cuts) + 1))
+
+
+def test_few_unique_values_get_one_bin_each():
+    values = np.array([3.0, 1.0, 2.0, 2.0, 1.0])
+
+    cuts = quantile_cuts(values, 10)
+
+    np.testing.assert_array_equal(cuts, [1.5, 2.5])
+
+
+def test_long_run_not_split():
+    values = np.concatenate([np.arange(100.0), np.full(1000, 5.0), np.full(500, 70.0)])
+
+    feature_bins, bins = fit_and_bin(values, max_bins=12)
+
+    run_5 = np.unique(bins[values == 5.0])
+    run_70 = np.unique(bins[values == 70.0])
+    assert len(run_5) == 1
+    assert len(run_70) == 1
+    assert run_5[0] != run_70[0]
+    assert np.all(np.diff(feature_bins.cuts) > 0)
+
+
+def test_long_run_gets_own_bin():
+    values = np.concatenate([np.arange(100.0), np.full(1000, 5.0)])
+
+    cuts = quantile_cuts(values, 10)
+
+    def bin_of(value):
+        return np.searchsorted(cuts, value, side="right")
+
+    assert bin_of(4.0) < bin_of(5.0)
+    assert bin_of(5.0) < bin_of(6.0)
+    assert bin_of(6.0) < bin_of(99.0)
+
+
+def test_cuts_ignore_infinities():
+    values = np.array([-np.inf, 1.0, 2.0, 3.0, np.inf, np.inf])
+
+    cuts = quantile_cuts(values, 10)
+
+    np.testing.assert_array_equal(cuts, [1.5, 2.5])
+
+
+def test_cuts_of_only_infinities_empty():
+    assert len(quantile_cuts(np.array([np.inf, -np.inf]), 10)) == 0
+
+
+def test_midpoint_of_adjacent_floats_is_upper():
+    lower = np.array([1.0])
+    upper = np.nextafter(lower, 2.0)
+
+    cuts = midpoint_cuts(lower, upper)
+
+    assert cuts[0] == upper[0]
+    assert cuts[0] > lower[0]
+
+
+# Values to bins ------------------------------------------------------------------
+
+def test_value_equal_to_cut_in_upper_bin():
+    feature_bins, _ = fit_and_bin([1.0, 2.0, 3.0, 4.0])
+    cuts = feature_bins.cuts
+
+    _, on_cuts = fit_and_bin([1.0, 2.0, 3.0, 4.0], test=cuts)
+    _, below_cuts = fit_and_bin([1.0, 2.0, 3.0, 4.0], test=np.nextafter(cuts, -np.inf))
+
+    np.testing.assert_array_equal(on_cuts, below_cuts + 1)
+    np.testing.assert_array_equal(on_cuts, [2, 3, 4])
+
+
+def test_adjacent_floats_in_separate_bins():
+    lower = 1.0
+    upper = float(np.nextafter(lower, 2.0))
+
+    _, bins = fit_and_bin([lower, upper, lower, upper])
+
+    np.testing.assert_array_equal(bins, [1, 2, 1, 2])
+
+
+@pytest.mark.parametrize("train", [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0, np.inf, -np.inf]])
+def test_infinities_in_outer_value_bins(train):
+    feature_bins, bins = fit_and_bin(train, test=[-np.inf, np.inf, 2.0])
+
+    assert bins[0] == 1
+    assert bins[1] == feature_bins.n_bins - 2
+    assert bins[2] not in (0, feature_bins.n_bins - 1)
+
+
+@pytest.mark.parametrize("train, test, dtype", [
+    ([1.0, 2.0, 3.0], [np.nan, 2.0], None),
+    ([1, 2, 3], [pd.NA, 2], "Int64"),
+    ([1.5, 2.5], [pd.NA, 2.5], "Float64"),
+    (["1", "2", "3"], [None, "2"], object),
+    (["a", "b"], [None, "a"], object),
+    (["a", "b"], [np.nan, "a"], object),
+    (["a", "b"], [pd.NA, "a"], "string"),
+    ([True, False], [pd.NA, True], "boolean"),
+    (["a", "b"], [np.nan, "a"], "category"),
+])
+def test_missing_values_in_bin_zero(train, test, dtype):
+    _, bins = fit_and_bin(train, test=test, dtype=dtype)
+
+    assert bins[0] == 0
+    assert bins[1] != 0
+
+
+@pytest.mark.parametrize("train, test, feature_type", [
+    (["a", "b", "c"], ["z", "a"], None),
+    ([1, 2, 3], [7, 1], "nominal"),
+    ([True, True], [False, True], None),
+    (["1", "2", "3"], ["abc", "2"], None),
+])
+def test_unseen_values_in_last_bin(train, test, feature_type):
+    feature_bins, bins = fit_and_bin(train, test=test, feature_type=feature_type)
+
+    assert bins[0] == feature_bins.n_bins - 1
+    assert bins[1] != feature_bins.n_bins - 1
+
+
+def test_unseen_category_of_pandas_categorical():
+    train = pd.Categorical(["a", "b"], categories=["a", "b"])
+    test = pd.Categorical(["c", "a"], categories=["a", "b", "c"])
+
+    feature_bins, bins = fit_and_bin(train, test=test)
+
+    np.testing.assert_array_equal(bins, [feature_bins.n_bins - 1, 1])
+
+
+@pytest.mark.parametrize("max_bins", [3, 4, 10, 256, 1024])
+def test_at_most_max_bins(max_bins):
+    values = np.random.default_rng(0).normal(size=5000)
+
+    feature_bins, bins = fit_and_bin(values, max_bins=max_bins)
+
+    assert feature_bins.n_bins == max_bins
+    assert bins.max() <= max_bins - 2
+
+
+@given(value_arrays, st.integers(3, 50))
+def test_at_most_max_bins_property(values, max_bins):
+    feature_bins, bins = fit_and_bin(values, max_bins=max_bins)
+
+    assert feature_bins.n_bins <= max_bins
+    assert bins.max() < feature_bins.n_bins - 1
+
+
+def test_bin_columns_layout():
+    columns, _, _ = to_columns(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"]}))
+    all_feature_bins = [fit_feature_bins(column, None, 256) for column in columns]
+
+    X_binned = bin_columns(columns, all_feature_bins)
+
+    assert X_binned.shape == (2, 3)
+    assert X_binned.dtype == np.uint16
+    np.testing.assert_array_equal(X_binned[1], [1, 2, 1])
+
+
+# Feature types --------------------------------------------------------------------
+
+@pytest.mark.parametrize("values, dtype, expected", [
+    (pd.Categorical(["lo", "hi"], categories=["lo", "hi"], ordered=True), None, "ordinal"),
+    (pd.Categorical(["lo", "hi"], categories=["lo", "hi"], ordered=False), None, "nominal"),
+    ([1.0, 2.0], None, "continuous"),
+    ([0, 1, 1, 0], None, "continuous"),
+    ([1, pd.NA], "Int64", "continuous"),
+    ([True, False], None, "nominal"),
+    ([True, pd.NA], "boolean", "nominal"),
+    (["1", "2.5", None, "-3e2"], object, "continuous"),
+    (["1", "2.5", "x"], object, "nominal"),
+    (["1", "2"], "string", "continuous"),
+    ([None, None], object, "nominal"),
+    ([1, "a"], object, "nominal"),
+])
+def test_inferred_feature_type(values, dtype, expected):
+    feature_bins = fit_feature_bins(column_of(values, dtype), None, 256)
+
+    assert feature_bins.feature_type == expected
+
+
+@pytest.mark.parametrize("requested, expected", [
+    ("auto", "continuous"), ("continuous", "continuous"), ("quantile", "continuous"),
+    ("nominal", "nominal"), ("ordinal", "ordinal"),
+])
+def test_requested_feature_type(requested, expected):
+    feature_bins = fit_feature_bins(column_of([3.0, 1.0, 2.0]), requested, 256)
+
+    assert feature_bins.feature_type == expected
+
+
+def test_numeric_string_column_bins_as_numbers():
+    _, bins = fit_and_bin(["10", "9", "2.5", None], dtype=object)
+
+    np.testing.assert_array_equal(bins, [3, 2, 1, 0])
+
+
+# Categories -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("values, expected_order", [
+    (["10", "9", "2"], ["2", "9", "10"]),
+    ([10, 9, 2.5], ["2.5", "9", "10"]),
+    (["b", "a", "10"], ["10", "a", "b"]),
+    (["b", "B", "a"], ["B", "a", "b"]),
+    ([True, False], ["False", "True"]),
+])
+def test_nominal_category_order(values, expected_order):
+    feature_bins = fit_feature_bins(column_of(values, object), "nominal", 256)
+
+    assert list(feature_bins.categories) == expected_order
+    assert list(feature_bins.categories.values()) == list(range(1, len(expected_order) + 1))
+
+
+def test_pandas_category_order_kept():
+    values = pd.Categorical(["b", "a"], categories=["z", "b", "a"])
+
+    feature_bins = fit_feature_bins(column_of(values), None, 256)
+
+    assert feature_bins.categories == {"z": 1, "b": 2, "a": 3}
+
+
+def test_ordinal_levels_from_feature_types():
+    feature_bins, bins = fit_and_bin(["mid", "low", "high"], feature_type=["low", "mid", "high"])
+
+    assert feature_bins.feature_type == "ordinal"
+    np.testing.assert_array_equal(bins, [2, 1, 3])
+
+
+def test_ordinal_levels_missing_a_value():
+    with pytest.raises(ValueError, match=r"holds \['top'\] which are not among the ordinal"):
+        fit_and_bin(["low", "top"], feature_type=["low", "high"])
+
+
+@pytest.mark.parametrize("value, expected", [
+    (True, "True"),
+    (np.bool_(False), "False"),
+    (1, "1"),
+    (1.0, "1"),
+    (np.int64(1), "1"),
+    (np.float32(1.0), "1"),
+    (-0.0, "0"),
+    (2.5, "2.5"),
+    (np.float32(2.5), "2.5"),
+    (0.1, "0.1"),
+    (1e20, "100000000000000000000"),
+    ("1", "1"),
+    ("1.0", "1.0"),
+    ("a", "a"),
+])
+def test_category_key(value, expected):
+    assert category_key(value) == expected
+
+
+def test_number_and_its_string_share_a_category():
+    feature_bins, bins = fit_and_bin([1, "1", 1.0, "1.0"], feature_type="nominal", dtype=object)
+
+    assert feature_bins.categories == {"1": 1, "1.0": 2}
+    np.testing.assert_array_equal(bins, [1, 1, 1, 2])
+
+
+def test_bins_attribute_layout():
+    continuous = fit_feature_bins(column_of([1.0, 2.0, 3.0]), None, 256)
+    nominal = fit_feature_bins(column_of(["a", "b"]), None, 256)
+
+    np.testing.assert_array_equal(bins_attribute(continuous)[0], [1.5, 2.5])
+    assert bins_attribute(nominal) == [{"a": 1, "b": 2}]

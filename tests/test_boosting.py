@@ -1,0 +1,307 @@
+"""Tests of the boosting loop ``ebm._core._boosting.boost_bag`` on small synthetic data."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
+from ebm._core._boosting import boost_bag
+from ebm._core._losses import CyLogLoss, CySquaredError
+from ebm._params import BoostSettings
+
+# One Newton step per call unless a test requests more: no smoothing rounds, no early
+# stopping, and greedy_ratio=0, which applies every step of the cyclic passes.
+ONE_STEP = BoostSettings(
+    learning_rate=0.5, min_samples_leaf=1, min_hessian=0.0, reg_alpha=0.0, reg_lambda=0.0,
+    max_delta_step=0.0, min_cat_samples=0, cat_smooth=0.0, max_leaves=2, missing_mode=0,
+    gain_scale=1.0, greedy_ratio=0.0, cyclic_progress=0.0, smoothing_rounds=0, max_rounds=1,
+    early_stopping_rounds=0, early_stopping_tolerance=0.0)
+
+
+def make_data(n_samples=60, n_features=1, n_values=4, seed=0, log_loss=False):
+    """Return X_binned with bins 0..n_values (0 missing), y and positive weights."""
+    rng = np.random.default_rng(seed)
+    X_binned = rng.integers(0, n_values + 1, (n_features, n_samples)).astype(np.uint16)
+    signal = np.sin(X_binned.astype(float)).sum(axis=0)
+    if log_loss:
+        y = (rng.uniform(size=n_samples) < expit(2.0 * signal)).astype(float)
+    else:
+        y = signal + rng.normal(0.0, 0.3, n_samples)
+    sample_weight = rng.uniform(0.5, 2.0, n_samples)
+    return X_binned, y, sample_weight
+
+
+def run_bag(X_binned, y, sample_weight, loss, settings=ONE_STEP, intercept=0.0,
+            train_rows=None, val_rows=None, seed=1, stop_flag=None, callback=None,
+            bag_idx=0, n_values=4):
+    """Boost every feature of X_binned as one term and return (scores, n_steps)."""
+    n_features, n_samples = X_binned.shape
+    if train_rows is None:
+        train_rows = np.arange(n_samples, dtype=np.int32)
+    if val_rows is None:
+        val_rows = np.empty(0, dtype=np.int32)
+    if stop_flag is None:
+        stop_flag = np.zeros(1, dtype=np.uint8)
+    return boost_bag(
+        X_binned, np.arange(n_features, dtype=np.intp),
+        np.full(n_features, n_values + 2, dtype=np.intp), np.zeros(n_features, dtype=np.uint8),
+        train_rows, val_rows, y, sample_weight, loss, intercept,
+        dataclasses.asdict(settings), seed, stop_flag, callback, bag_idx)
+
+
+def gradients_hessians(loss, y, raw_score, sample_weight):
+    if isinstance(loss, CyLogLoss):
+        probability = expit(raw_score)
+        return sample_weight * (probability - y), sample_weight * probability * (1 - probability)
+    return sample_weight * (raw_score - y), sample_weight.copy()
+
+
+def newton_update(bins, gradients, hessians, n_bins, learning_rate, min_samples_leaf):
+    """Return one term's update: the missing bin alone, the values cut once at the best place."""
+    G = np.bincount(bins, weights=gradients, minlength=n_bins)
+    H = np.bincount(bins, weights=hessians, minlength=n_bins)
+    C = np.bincount(bins, minlength=n_bins)
+    best_gain, best_cut = -np.inf, None
+    for cut in range(2, n_bins - 1):
+        left, right = slice(1, cut), slice(cut, n_bins - 1)
+        if C[left].sum() < min_samples_leaf or C[right].sum() < min_samples_leaf:
+            continue
+        gain = G[left].sum() ** 2 / H[left].sum() + G[right].sum() ** 2 / H[right].sum()
+        if gain > best_gain:
+            best_gain, best_cut = gain, cut
+    update = np.zeros(n_bins)
+    update[0] = -learning_rate * G[0] / H[0]
+    leaves = [slice(1, n_bins - 1)] if best_cut is None else [slice(1, best_cut),
+                                                             slice(best_cut, n_bins - 1)]
+    for leaf in leaves:
+        update[leaf] = -learning_rate * G[leaf].sum() / H[leaf].sum()
+    return update
+
+
+LOSSES = [CySquaredError, CyLogLoss]
+
+
+@pytest.mark.parametrize("loss_class", LOSSES)
+def test_one_step_is_newton_step(loss_class):
+    X_binned, y, sample_weight = make_data(log_loss=loss_class is CyLogLoss)
+    loss = loss_class()
+    intercept = 0.3
+
+    scores, n_steps = run_bag(X_binned, y, sample_weight, loss, intercept=intercept)
+
+    raw_score = np.full(len(y), intercept)
+    gradients, hessians = gradients_hessians(loss, y, raw_score, sample_weight)
+    expected = newton_update(X_binned[0], gradients, hessians, 6, 0.5, 1)
+    assert n_steps == 1
+    np.testing.assert_allclose(scores[0], expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss_class", LOSSES)
+def test_second_step_sees_applied_update(loss_class):
+    # The second step's gradients come from raw scores moved by the first update, so
+    # this checks that the update is applied to every training row's raw score.
+    X_binned, y, sample_weight = make_data(seed=3, log_loss=loss_class is CyLogLoss)
+    loss = loss_class()
+    settings = dataclasses.replace(ONE_STEP, max_rounds=2)
+
+    scores, n_steps = run_bag(X_binned, y, sample_weight, loss, settings)
+
+    bins = X_binned[0]
+    raw_score = np.zeros(len(y))
+    total = np.zeros(6)
+    for _ in range(2):
+        gradients, hessians = gradients_hessians(loss, y, raw_score, sample_weight)
+        update = newton_update(bins, gradients, hessians, 6, 0.5, 1)
+        total += update
+        raw_score += update[bins]
+    assert n_steps == 2
+    np.testing.assert_allclose(scores[0], total, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss_class", LOSSES)
+def test_metric_is_validation_loss(loss_class):
+    X_binned, y, sample_weight = make_data(n_samples=80, seed=5,
+                                           log_loss=loss_class is CyLogLoss)
+    loss = loss_class()
+    train_rows = np.arange(0, 80, 2, dtype=np.int32)
+    val_rows = np.arange(1, 80, 2, dtype=np.int32)
+    settings = dataclasses.replace(ONE_STEP, max_rounds=3)
+    metrics = []
+
+    scores, _ = run_bag(X_binned, y, sample_weight, loss, settings, train_rows=train_rows,
+                        val_rows=val_rows, callback=lambda *args: metrics.append(args[3]))
+
+    # Without early stopping the last model is returned, so its scores give the
+    # validation rows' raw scores after the third step.
+    val_bins = X_binned[0, val_rows]
+    raw_score = scores[0][val_bins]
+    per_sample = loss.loss_sum_array(y[val_rows], raw_score, sample_weight[val_rows])
+    assert len(metrics) == 3
+    assert metrics[-1] == pytest.approx(per_sample / sample_weight[val_rows].sum(), rel=1e-12)
+
+
+def test_early_stopping_keeps_best_model():
+    # One term and greedy_ratio=0: every step is applied, and a run cut at the best
+    # step by max_rounds draws the same random numbers up to that step.
+    X_binned, y, sample_weight = make_data(n_samples=200, n_values=30, seed=11)
+    loss = CySquaredError()
+    train_rows = np.arange(0, 200, 2, dtype=np.int32)
+    val_rows = np.arange(1, 200, 2, dtype=np.int32)
+    settings = dataclasses.replace(ONE_STEP, learning_rate=1.0, max_leaves=3, max_rounds=200,
+                                   early_stopping_rounds=5)
+    metrics = []
+
+    scores, n_steps = run_bag(X_binned, y, sample_weight, loss, settings,
+                              train_rows=train_rows, val_rows=val_rows, n_values=30,
+                              callback=lambda *args: metrics.append(args[3]))
+
+    best_step = int(np.argmin(metrics)) + 1
+    truncated = dataclasses.replace(settings, max_rounds=best_step, early_stopping_rounds=0)
+    best_scores, _ = run_bag(X_binned, y, sample_weight, loss, truncated,
+                             train_rows=train_rows, val_rows=val_rows, n_values=30)
+    assert n_steps < 200
+    assert best_step < n_steps
+    np.testing.assert_array_equal(scores[0], best_scores[0])
+
+
+def multi_term_settings():
+    return dataclasses.replace(ONE_STEP, learning_rate=0.1, smoothing_rounds=3,
+                               greedy_ratio=1.5, max_rounds=40, early_stopping_rounds=5,
+                               early_stopping_tolerance=1e-5, max_leaves=3)
+
+
+def run_multi_term(seed, **kwargs):
+    X_binned, y, sample_weight = make_data(n_samples=300, n_features=3, n_values=8, seed=2,
+                                           log_loss=True)
+    rows = np.arange(300, dtype=np.int32)
+    return run_bag(X_binned, y, sample_weight, CyLogLoss(), multi_term_settings(),
+                   train_rows=rows[rows % 5 != 0], val_rows=rows[rows % 5 == 0], seed=seed,
+                   n_values=8, **kwargs)
+
+
+def test_same_seed_same_scores():
+    first, first_steps = run_multi_term(seed=7)
+    again, again_steps = run_multi_term(seed=7)
+
+    assert first_steps == again_steps
+    for term_idx in range(3):
+        np.testing.assert_array_equal(first[term_idx], again[term_idx])
+
+
+def test_other_seed_other_scores():
+    first, _ = run_multi_term(seed=7)
+    other, _ = run_multi_term(seed=8)
+
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_cyclic_pass_then_greedy_steps():
+    # 3 terms, greedy_ratio=1.5, no smoothing: each pass refreshes the 3 gains without
+    # applying them, then ceil(1.5 * 3) = 5 greedy steps are applied.
+    settings = dataclasses.replace(multi_term_settings(), smoothing_rounds=0,
+                                   early_stopping_rounds=0, max_rounds=4)
+    X_binned, y, sample_weight = make_data(n_samples=100, n_features=3, n_values=8, seed=4)
+    calls = []
+
+    _, n_steps = run_bag(X_binned, y, sample_weight, CySquaredError(), settings, n_values=8,
+                         callback=lambda *args: calls.append(args))
+
+    progressed = [call[2] for call in calls]
+    assert progressed[:16] == [False] * 3 + [True] * 5 + [False] * 3 + [True] * 5
+    assert n_steps == 4 * 3
+
+
+def test_stop_flag_stops_after_first_step():
+    X_binned, y, sample_weight = make_data()
+    settings = dataclasses.replace(ONE_STEP, max_rounds=50)
+    stop_flag = np.ones(1, dtype=np.uint8)
+
+    _, n_steps = run_bag(X_binned, y, sample_weight, CySquaredError(), settings,
+                         stop_flag=stop_flag)
+
+    assert n_steps == 1
+
+
+def test_callback_stops_and_sets_flag():
+    X_binned, y, sample_weight = make_data()
+    settings = dataclasses.replace(ONE_STEP, max_rounds=50)
+    stop_flag = np.zeros(1, dtype=np.uint8)
+    calls = []
+
+    def callback(bag_idx, step_idx, progressed, metric):
+        calls.append((bag_idx, step_idx, progressed, metric))
+        return step_idx == 5
+
+    _, n_steps = run_bag(X_binned, y, sample_weight, CySquaredError(), settings,
+                         stop_flag=stop_flag, callback=callback, bag_idx=3)
+
+    assert n_steps == 5
+    assert stop_flag[0] == 1
+    assert [call[0] for call in calls] == [3] * 5
+    assert [call[1] for call in calls] == [1, 2, 3, 4, 5]
+    assert all(call[2] for call in calls)
+
+
+class CallbackFailure(Exception):
+    pass
+
+
+def failing_callback(bag_idx, step_idx, progressed, metric):
+    if step_idx >= 2:
+        raise CallbackFailure(f"bag {bag_idx} step {step_idx}")
+    return False
+
+
+def test_callback_exception_propagates_from_bag():
+    X_binned, y, sample_weight = make_data()
+    settings = dataclasses.replace(ONE_STEP, max_rounds=50)
+
+    with pytest.raises(CallbackFailure, match="bag 0 step 2"):
+        run_bag(X_binned, y, sample_weight, CySquaredError(), settings,
+                callback=failing_callback)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("estimator_class", [ExplainableBoostingClassifier,
+                                             ExplainableBoostingRegressor])
+def test_callback_exception_propagates_from_fit(estimator_class, n_jobs):
+    X_binned, y, _ = make_data(n_samples=200, n_features=2, log_loss=True)
+    model = estimator_class(outer_bags=3, n_jobs=n_jobs, callback=failing_callback)
+
+    with pytest.raises(CallbackFailure, match="step 2"):
+        model.fit(X_binned.T.astype(float), y)
+
+
+def test_callback_from_fit_stops_every_bag():
+    X_binned, y, _ = make_data(n_samples=200, n_features=2)
+
+    def callback(bag_idx, step_idx, progressed, metric):
+        return bag_idx == 0 and step_idx >= 3
+
+    model = ExplainableBoostingRegressor(outer_bags=3, n_jobs=1, callback=callback)
+    model.fit(X_binned.T.astype(float), y)
+
+    # Bag 0 stops at step 3, and bags 1 and 2 then stop after their first step.
+    assert model.best_iteration_.tolist() == [[3, 1, 1]]
+
+
+def test_no_training_rows_returns_zeros():
+    X_binned, y, sample_weight = make_data()
+
+    scores, n_steps = run_bag(X_binned, y, sample_weight, CySquaredError(),
+                              train_rows=np.empty(0, dtype=np.int32))
+
+    assert n_steps == 0
+    np.testing.assert_array_equal(scores[0], np.zeros(6))
+
+
+def test_steps_bounded_by_max_rounds():
+    X_binned, y, sample_weight = make_data(n_features=3)
+    settings = dataclasses.replace(multi_term_settings(), early_stopping_rounds=0,
+                                   max_rounds=7)
+
+    _, n_steps = run_bag(X_binned, y, sample_weight, CySquaredError(), settings)
+
+    assert n_steps == 7 * 3

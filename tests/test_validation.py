@@ -1,0 +1,311 @@
+"""Every rejected parameter and input, as one table of (input, exception, message) cases."""
+
+import dataclasses
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse
+from sklearn.exceptions import NotFittedError
+
+from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
+from ebm._params import PARAMETER_CONSTRAINTS
+
+N_SAMPLES = 40
+
+
+def make_frame():
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "num": rng.normal(size=N_SAMPLES),
+        "cat": rng.choice(["a", "b", "c"], N_SAMPLES),
+        "count": rng.integers(0, 5, N_SAMPLES),
+    })
+
+
+FRAME = make_frame()
+LABELS = np.array([0, 1] * (N_SAMPLES // 2))
+TARGET = np.linspace(0.0, 1.0, N_SAMPLES)
+ARRAY = FRAME[["num", "count"]].to_numpy()
+# Keeps the fits that must succeed (before a failing predict) short.
+FAST = {"outer_bags": 1, "max_rounds": 5, "smoothing_rounds": 1, "n_jobs": 1}
+
+
+def replace_column(frame, name, values):
+    frame = frame.copy()
+    frame[name] = values
+    return frame
+
+
+def with_value(array, index, value, dtype=None):
+    array = np.array(array, dtype=dtype)
+    array[index] = value
+    return array
+
+
+@dataclasses.dataclass
+class Case:
+    """One rejected input: fit (or predict, when ``predict_X`` is set) must raise ``error``."""
+
+    name: str
+    error: type
+    match: str
+    params: dict = dataclasses.field(default_factory=dict)
+    X: object = None
+    y: object = None
+    sample_weight: object = None
+    predict_X: object = None
+    estimator: type = ExplainableBoostingClassifier
+
+
+# Parameter constraints ------------------------------------------------------------
+
+def bad_values(constraint):
+    """Return values that ``constraint`` rejects: below or above its range, or of a wrong kind."""
+    numeric = {"int", "real"} & set(constraint.kinds)
+    if "any" in constraint.kinds:
+        return []
+    if not numeric:
+        if "str" in constraint.kinds:
+            return ["no-such-option", 3]
+        return ["not-a-list" if "list" in constraint.kinds else 5]
+    values = []
+    if np.isfinite(constraint.low):
+        values.append(constraint.low if constraint.low_open else constraint.low - 1)
+    if np.isfinite(constraint.high):
+        values.append(constraint.high if constraint.high_open else constraint.high + 1)
+    if "real" in constraint.kinds:
+        values.append(float("nan"))
+    else:
+        values.append(2.5)
+    if "bool" not in constraint.kinds and "any" not in constraint.kinds:
+        values.append(True)
+    return values
+
+
+def valid_row_count(name, value):
+    """Return whether ``value`` is valid as a row count: validation_size accepts ints >= 1."""
+    return name == "validation_size" and type(value) is int and value >= 1
+
+
+def parameter_cases(estimator):
+    cases = []
+    for name, constraint in PARAMETER_CONSTRAINTS.items():
+        for value in bad_values(constraint):
+            if valid_row_count(name, value):
+                continue
+            message = (rf"The '{name}' parameter of {estimator.__name__} must be .*\. "
+                       rf"Got {re.escape(repr(value))} instead\.")
+            cases.append(Case(f"{estimator.__name__}-{name}={value!r}", ValueError, message,
+                              params={name: value}, estimator=estimator))
+    return cases
+
+
+def test_every_constraint_has_a_bad_value():
+    for name, constraint in PARAMETER_CONSTRAINTS.items():
+        if name == "objective":
+            continue
+        assert bad_values(constraint), name
+
+
+def test_bad_values_rejected_by_constraint():
+    for name, constraint in PARAMETER_CONSTRAINTS.items():
+        for value in bad_values(constraint):
+            if valid_row_count(name, value):
+                continue
+            assert not constraint.accepts(value), (name, value)
+
+
+@pytest.mark.parametrize("estimator", [ExplainableBoostingClassifier,
+                                       ExplainableBoostingRegressor])
+def test_constraints_cover_every_parameter(estimator):
+    assert set(estimator().get_params()) == set(PARAMETER_CONSTRAINTS)
+
+
+# Other inputs ---------------------------------------------------------------------
+
+REGRESSOR = ExplainableBoostingRegressor
+
+CASES = [
+    # Parameters beyond the declared ranges.
+    Case("interactions-int", NotImplementedError, r"interactions=5 is not supported yet",
+         params={"interactions": 5}),
+    Case("interactions-float", NotImplementedError, r"interactions=0\.5 is not supported",
+         params={"interactions": 0.5}),
+    Case("interactions-str", NotImplementedError, r"interactions='3x' is not supported",
+         params={"interactions": "3x"}),
+    Case("interactions-pairs", NotImplementedError, r"interactions=\[\(0, 1\)\]",
+         params={"interactions": [(0, 1)]}),
+    Case("interactions-regressor", NotImplementedError, "Pass interactions=0",
+         params={"interactions": 3}, y=TARGET, estimator=REGRESSOR),
+    Case("inner_bags", NotImplementedError, r"inner_bags=2 is not supported yet",
+         params={"inner_bags": 2}),
+    Case("n_jobs-zero", ValueError, r"'n_jobs' parameter .* must not be 0",
+         params={"n_jobs": 0}),
+    Case("objective-type", TypeError, "objective must be a string", params={"objective": 5}),
+    Case("objective-regression", ValueError, "not a supported classification loss",
+         params={"objective": "rmse"}),
+    Case("objective-classification", ValueError, "not a supported regression loss",
+         params={"objective": "log_loss"}, y=TARGET, estimator=REGRESSOR),
+    Case("objective-parameters", ValueError, "take no parameters",
+         params={"objective": "log_loss:x=1"}),
+    Case("validation_size-whole", ValueError, "leaving none to train on",
+         params={"validation_size": N_SAMPLES}),
+    Case("validation_size-stratify", ValueError, "Could not hold out a stratified validation set",
+         params={"validation_size": 1}),
+
+    # Targets.
+    Case("y-nan-regressor", ValueError, r"y has 1 NaN or infinite values, the first at row 3 \(nan\)",
+         y=with_value(TARGET, 3, np.nan), estimator=REGRESSOR),
+    Case("y-inf-regressor", ValueError, r"y has 1 NaN or infinite values, the first at row 0 \(inf\)",
+         y=with_value(TARGET, 0, np.inf), estimator=REGRESSOR),
+    Case("y-nan-classifier", ValueError, r"missing or infinite labels, the first at row 5 \(nan\)",
+         y=with_value(LABELS, 5, np.nan, dtype=float)),
+    Case("y-inf-classifier", ValueError, r"missing or infinite labels, the first at row 1 \(-inf\)",
+         y=with_value(LABELS, 1, -np.inf, dtype=float)),
+    Case("y-none-classifier", ValueError, r"missing or infinite labels, the first at row 2 \(None\)",
+         y=with_value(LABELS.astype(str), 2, None, dtype=object)),
+    Case("y-na-classifier", ValueError, r"missing or infinite labels",
+         y=pd.Series(LABELS, dtype="Int64").mask(LABELS == 0)),
+    Case("y-2d-column", ValueError, r"y must be 1-dimensional, got shape \(40, 1\)\. Pass y\.ravel",
+         y=LABELS.reshape(-1, 1)),
+    Case("y-2d", ValueError, r"y must be 1-dimensional, got shape \(20, 2\)",
+         X=FRAME.iloc[:20], y=LABELS.reshape(-1, 2)),
+    Case("y-dataframe", ValueError, "y must be 1-dimensional, got a DataFrame with 2 columns",
+         y=pd.DataFrame({"a": LABELS, "b": LABELS})),
+    Case("y-2d-regressor", ValueError, r"y must be 1-dimensional", y=TARGET.reshape(-1, 1),
+         estimator=REGRESSOR),
+    Case("y-single-class", ValueError, r"y has a single class \(1\); a classifier needs at least 2",
+         y=np.ones(N_SAMPLES, dtype=int)),
+    Case("y-three-classes", NotImplementedError, "y has 3 classes; this version fits binary",
+         y=np.arange(N_SAMPLES) % 3),
+    Case("y-mixed-types", ValueError, "mixes label types",
+         y=np.array([1, "a"] * (N_SAMPLES // 2), dtype=object)),
+    Case("y-strings-regressor", ValueError, "y must be numeric for regression",
+         y=np.array(["a"] * N_SAMPLES), estimator=REGRESSOR),
+    Case("y-short", ValueError, "X has 40 samples but y has 39; they must match",
+         y=LABELS[:-1]),
+    Case("y-long-regressor", ValueError, "X has 40 samples but y has 41",
+         y=np.append(TARGET, 0.0), estimator=REGRESSOR),
+
+    # Sample weights.
+    Case("weight-negative", ValueError,
+         r"sample_weight has 1 negative, NaN or infinite values, the first at row 2 \(-1\.0\)",
+         sample_weight=with_value(np.ones(N_SAMPLES), 2, -1.0)),
+    Case("weight-nan", ValueError, r"the first at row 7 \(nan\)",
+         sample_weight=with_value(np.ones(N_SAMPLES), 7, np.nan)),
+    Case("weight-inf", ValueError, r"the first at row 0 \(inf\)",
+         sample_weight=with_value(np.ones(N_SAMPLES), 0, np.inf), y=TARGET, estimator=REGRESSOR),
+    Case("weight-length", ValueError, r"sample_weight must have shape \(40,\), got \(39,\)",
+         sample_weight=np.ones(N_SAMPLES - 1)),
+    Case("weight-scalar", ValueError, "sample_weight must be an array", sample_weight=2.0),
+    Case("weight-zero", ValueError, "sample_weight is 0 for every sample",
+         sample_weight=np.zeros(N_SAMPLES)),
+    Case("weight-strings", ValueError, "sample_weight must be numeric",
+         sample_weight=np.array(["x"] * N_SAMPLES)),
+
+    # X.
+    Case("datetime-pandas", TypeError, r"Column 'num' has dtype datetime64.*cannot bin",
+         X=replace_column(FRAME, "num", pd.date_range("2020-01-01", periods=N_SAMPLES))),
+    Case("datetime-tz", TypeError, r"Column 'num' has dtype datetime64\[.*, UTC\]",
+         X=replace_column(FRAME, "num", pd.date_range("2020-01-01", periods=N_SAMPLES,
+                                                     tz="UTC"))),
+    Case("timedelta-pandas", TypeError, r"Column 'count' has dtype timedelta64",
+         X=replace_column(FRAME, "count", pd.to_timedelta(np.arange(N_SAMPLES), unit="s"))),
+    Case("datetime-numpy", TypeError, r"Column 'feature_0000' has dtype datetime64",
+         X=np.arange(N_SAMPLES).astype("datetime64[D]").reshape(-1, 1)),
+    Case("complex-numpy", TypeError, "holds complex numbers",
+         X=(ARRAY + 1j).astype(complex)),
+    Case("sparse", TypeError, "Sparse X is not supported",
+         X=scipy.sparse.csr_matrix(ARRAY)),
+    Case("X-1d", ValueError, r"X must be 2-dimensional .* got an array of shape \(40,\)",
+         X=ARRAY[:, 0]),
+    Case("X-no-rows", ValueError, "X has 0 samples", X=ARRAY[:0], y=LABELS[:0]),
+    Case("X-no-columns", ValueError, "X has 0 features", X=ARRAY[:, :0]),
+    Case("X-duplicate-names", ValueError, r"duplicated column names \['num'\]",
+         X=pd.concat([FRAME, FRAME[["num"]]], axis=1)),
+    Case("feature_names-length", ValueError, "feature_names has 2 names but X has 3 columns",
+         params={"feature_names": ["a", "b"]}),
+    Case("feature_names-differ", ValueError, "differ from X's column names",
+         params={"feature_names": ["x", "y", "z"]}),
+    Case("feature_names-duplicates", ValueError, "feature_names has duplicates",
+         params={"feature_names": ["a", "a"]}, X=ARRAY),
+    Case("feature_types-length", ValueError, "feature_types has 1 entries but X has 3 columns",
+         params={"feature_types": ["nominal"]}),
+    Case("feature_types-unknown", ValueError,
+         r"feature_types entry for column 'num' must be one of .* got 'numeric'",
+         params={"feature_types": ["numeric", None, None]}),
+    Case("feature_types-continuous-strings", ValueError,
+         r"Column 'cat' is continuous but row 0 holds '.'",
+         params={"feature_types": [None, "continuous", None]}),
+    Case("feature_types-continuous-bools", ValueError, "holds bools, which cannot be continuous",
+         params={"feature_types": ["continuous"]},
+         X=pd.DataFrame({"flag": LABELS.astype(bool)})),
+    Case("exclude-unknown", ValueError, r"exclude names 'nope', which is not a feature",
+         params={"exclude": ["nope"]}),
+    Case("exclude-index", ValueError, r"exclude entry 7 is neither a feature name nor an index",
+         params={"exclude": [7]}),
+    Case("exclude-all", ValueError, "exclude removes every feature",
+         params={"exclude": ["num", "cat", "count"]}),
+    Case("exclude-pair", NotImplementedError, "names a pair",
+         params={"exclude": [("num", "cat")]}),
+
+    # Predict on columns that differ from fit.
+    Case("predict-missing-column", ValueError,
+         r"missing \['cat'\], unexpected \[\]\. Pass the columns used in fit",
+         predict_X=FRAME.drop(columns=["cat"])),
+    Case("predict-extra-column", ValueError, r"missing \[\], unexpected \['extra'\]",
+         predict_X=FRAME.assign(extra=1.0)),
+    Case("predict-renamed-column", ValueError, r"missing \['count'\], unexpected \['total'\]",
+         predict_X=FRAME.rename(columns={"count": "total"})),
+    Case("predict-reordered", ValueError,
+         r"different order than in fit: position 0 holds 'cat' where 'num' was expected",
+         predict_X=FRAME[["cat", "num", "count"]]),
+    Case("predict-column-count", ValueError,
+         "X has 1 features, but the model was fitted with 2",
+         X=ARRAY, predict_X=ARRAY[:, :1]),
+    Case("predict-column-count-frame", ValueError,
+         "X has 3 features, but the model was fitted with 2",
+         X=ARRAY, predict_X=FRAME),
+    Case("predict-datetime", TypeError, "Column 'num' has dtype datetime64",
+         predict_X=replace_column(FRAME, "num", pd.date_range("2020", periods=N_SAMPLES))),
+    Case("predict-regressor-missing", ValueError, r"missing \['num'\]",
+         y=TARGET, estimator=REGRESSOR, predict_X=FRAME.drop(columns=["num"])),
+]
+
+ALL_CASES = (parameter_cases(ExplainableBoostingClassifier)
+             + parameter_cases(ExplainableBoostingRegressor) + CASES)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[case.name for case in ALL_CASES])
+def test_invalid_input(case):
+    is_classifier = case.estimator is ExplainableBoostingClassifier
+    X = FRAME if case.X is None else case.X
+    y = case.y
+    if y is None:
+        y = LABELS if is_classifier else TARGET
+    if case.predict_X is None:
+        model = case.estimator(**case.params)
+        with pytest.raises(case.error, match=case.match):
+            model.fit(X, y, sample_weight=case.sample_weight)
+    else:
+        model = case.estimator(**{**FAST, **case.params}).fit(X, y)
+        with pytest.raises(case.error, match=case.match):
+            model.predict(case.predict_X)
+
+
+@pytest.mark.parametrize("method", ["predict", "eval_terms", "term_importances"])
+def test_unfitted_model_raises(method):
+    model = ExplainableBoostingRegressor()
+    args = () if method == "term_importances" else (FRAME,)
+
+    with pytest.raises(NotFittedError):
+        getattr(model, method)(*args)
+
+
+def test_unknown_importance_type():
+    model = ExplainableBoostingRegressor(**FAST).fit(FRAME, TARGET)
+
+    with pytest.raises(ValueError, match="importance_type must be 'avg_weight' or 'min_max'"):
+        model.term_importances("gain")
