@@ -1,7 +1,7 @@
 """Declared constraints of the estimator parameters and the settings they become.
 
 Every parameter is checked once, at the start of ``fit``, against the table
-``PARAMETER_CONSTRAINTS``; the tests walk the same table.
+``PARAMETER_CONSTRAINTS``. The tests walk the same table.
 """
 
 import numbers

@@ -31,7 +31,7 @@ def _is_dataframe(X):
 
 
 def _object_missing_mask(values):
-    # None, NaN and pd.NA (and NaT) are missing; pandas knows them all when present.
+    # None, NaN, pd.NA and NaT are missing. pandas.isna detects all of them when pandas is installed.
     try:
         import pandas as pd
     except ImportError:
