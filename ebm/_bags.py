@@ -9,7 +9,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ._core._boosting import boost_bag
 
@@ -38,6 +37,45 @@ def effective_n_threads(n_jobs):
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return n_jobs
+
+
+def _stratified_counts(class_counts, n_val):
+    # Validation rows per class: proportional shares rounded by largest
+    # remainder, leaving every class at least one training row when it can.
+    quotas = class_counts * n_val / class_counts.sum()
+    counts = np.minimum(np.floor(quotas).astype(np.int64), np.maximum(class_counts - 1, 0))
+    order = np.argsort(-(quotas - counts), kind="stable")
+    while counts.sum() < n_val:
+        room = order[counts[order] < class_counts[order] - 1]
+        if len(room) == 0:
+            room = order[counts[order] < class_counts[order]]
+        counts[room[0]] += 1
+        order = np.concatenate([order[order != room[0]], [room[0]]])
+    return counts
+
+
+def split_rows(rows, n_val, stratify, rng):
+    """Draw ``n_val`` validation rows from ``rows``, stratified by class when given.
+
+    Unlike scikit-learn's stratified split, this accepts classes with a
+    single row and validation sets smaller than the number of classes, so
+    any data that can be fitted can be split.
+
+    Returns
+    -------
+    train_rows, val_rows : ndarray of dtype int32
+    """
+    if stratify is None:
+        permuted = rng.permutation(rows)
+        return permuted[n_val:], permuted[:n_val]
+    _, codes = np.unique(stratify, return_inverse=True)
+    codes = codes.ravel()
+    per_class = _stratified_counts(np.bincount(codes), n_val)
+    chosen = [rng.permutation(rows[codes == class_idx])[:count]
+              for class_idx, count in enumerate(per_class)]
+    val_rows = np.concatenate(chosen) if chosen else np.empty(0, dtype=rows.dtype)
+    train_rows = np.setdiff1d(rows, val_rows)
+    return train_rows, val_rows
 
 
 def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequence):
@@ -78,15 +116,8 @@ def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequenc
         if n_val == 0:
             train_rows, val_rows = weighted_rows, np.empty(0, dtype=np.int32)
         else:
-            try:
-                train_rows, val_rows = train_test_split(
-                    weighted_rows, test_size=n_val, random_state=int(split_seed),
-                    stratify=stratify)
-            except ValueError as exc:
-                raise ValueError(
-                    f"Could not hold out a stratified validation set of {n_val} rows "
-                    f"(validation_size={validation_size!r}): {exc} Use more rows per class, "
-                    "a larger validation_size, or validation_size=0.") from None
+            train_rows, val_rows = split_rows(weighted_rows, n_val, stratify,
+                                              np.random.default_rng(int(split_seed)))
         train_rows = np.sort(np.concatenate([train_rows, zero_weight_rows])).astype(np.int32)
         boost_seed = int(boost_seed_high) << 32 | int(boost_seed_low)
         bags.append(Bag(train_rows, np.sort(val_rows).astype(np.int32), boost_seed))
@@ -107,11 +138,14 @@ def boost_bags(X_binned, term_features, term_n_bins, term_is_nominal, bags, y, s
     term_is_nominal = np.asarray(term_is_nominal, dtype=np.uint8)
     core_settings = dataclasses.asdict(settings)
     stop_flag = np.zeros(1, dtype=np.uint8)
+    loss.error = None
+    loss.failed = False
 
     def run(bag_idx):
         bag = bags[bag_idx]
         return boost_bag(X_binned, term_feature, term_n_bins, term_is_nominal, bag.train_rows,
-                         bag.val_rows, y, sample_weight, loss.core, intercepts[bag_idx],
+                         bag.val_rows, y, sample_weight, loss,
+                         np.atleast_1d(np.asarray(intercepts[bag_idx], dtype=np.float64)),
                          core_settings, bag.seed, stop_flag, callback, bag_idx)
 
     n_threads = max(1, min(effective_n_threads(n_jobs), len(bags)))
@@ -143,8 +177,8 @@ def average_bags(bagged_scores, bagged_intercepts, bin_weights, bag_weights):
 
     Returns
     -------
-    intercept : float
-    bagged_intercepts : ndarray of shape (n_bags,)
+    intercept : float, or ndarray of shape (n_classes,) for multiclass
+    bagged_intercepts : ndarray of shape (n_bags,) or (n_bags, n_classes)
     term_scores : list of ndarray of shape (n_bins,)
     standard_deviations : list of ndarray of shape (n_bins,)
     stacked : list of ndarray of shape (n_bags, n_bins)
@@ -154,14 +188,18 @@ def average_bags(bagged_scores, bagged_intercepts, bin_weights, bag_weights):
     n_terms = len(bin_weights)
     stacked = [np.array([bag[term_idx] for bag in bagged_scores]) for term_idx in range(n_terms)]
     for term_idx, weights in enumerate(bin_weights):
+        # scores: (n_bags, n_bins), or (n_bags, n_bins, n_classes) for multiclass,
+        # centred per bag and class.
         scores = stacked[term_idx]
         total = weights.sum()
         if total > 0:
-            means = scores @ weights / total
-            scores -= means[:, np.newaxis]
+            means = np.tensordot(scores, weights, axes=([1], [0])) / total
+            scores -= means[:, np.newaxis, ...]
             bagged_intercepts += means
         scores[:, weights == 0] = 0.0
-    intercept = float(np.average(bagged_intercepts, weights=bag_weights))
+    intercept = np.average(bagged_intercepts, weights=bag_weights, axis=0)
+    if intercept.ndim == 0:
+        intercept = float(intercept)
     term_scores = []
     standard_deviations = []
     for scores in stacked:

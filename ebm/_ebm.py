@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from . import binning
@@ -14,7 +15,7 @@ from ._params import BoostSettings, validate_parameters
 from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
                           to_columns)
 from .explain import term_contributions, term_importances
-from .losses import make_loss, sigmoid
+from .losses import adjust_intercept, make_loss
 
 _log = logging.getLogger(__name__)
 
@@ -51,6 +52,14 @@ class _EBMBase(BaseEstimator):
 
     _is_classifier = False
 
+    def __sklearn_tags__(self):
+        # Missing values, strings and categorical columns are binned natively.
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
     # Fitting steps ----------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None):
@@ -74,6 +83,9 @@ class _EBMBase(BaseEstimator):
         validate_parameters(self)
         loss = make_loss(self.objective, self._is_classifier)
         data = self._validate_training_data(X, y, sample_weight)
+        if self._is_classifier and len(self.classes_) > 2:
+            loss = make_loss(self.objective, True, n_classes=len(self.classes_))
+        loss.validate_target(data.y, data.sample_weight)
         X_binned = self._bin_features(data)
         timer.lap("binning")
         term_features = self._select_terms()
@@ -82,6 +94,10 @@ class _EBMBase(BaseEstimator):
                          seed_sequence)
         intercepts = [loss.init_score(data.y[bag.train_rows], data.sample_weight[bag.train_rows])
                       for bag in bags]
+        if not np.all(np.isfinite(intercepts)):
+            raise ValueError(
+                f"objective {loss.name!r} gave a non-finite initial intercept {intercepts[0]!r}; "
+                "check that y suits the loss.")
         bagged_scores, n_steps = self._boost_mains(X_binned, term_features, bags, data, loss,
                                                    intercepts)
         timer.lap("mains")
@@ -182,7 +198,7 @@ class _EBMBase(BaseEstimator):
             bagged_scores, intercepts, bin_weights, bag_weights)
 
         raw_score = intercept + term_contributions(X_binned, term_features, term_scores).sum(axis=1)
-        shift = loss.adjust_intercept(data.y, raw_score, data.sample_weight)
+        shift = adjust_intercept(loss, data.y, raw_score, data.sample_weight)
 
         self.term_features_ = term_features
         self.term_names_ = [" & ".join(self.feature_names_in_[i] for i in features)
@@ -194,13 +210,14 @@ class _EBMBase(BaseEstimator):
         self.standard_deviations_ = standard_deviations
         self.bagged_intercept_ = bagged_intercepts + shift
         self.best_iteration_ = n_steps[np.newaxis, :]
-        self.link_ = loss.link
+        self.link_ = loss.link_name
         self.link_param_ = np.nan
         self.objective_ = loss.name
-        if self._is_classifier:
-            self.intercept_ = np.array([intercept + shift])
-        else:
+        self._loss = loss
+        if not self._is_classifier:
             self.intercept_ = float(intercept + shift)
+        else:
+            self.intercept_ = np.atleast_1d(np.asarray(intercept + shift, dtype=np.float64))
 
     # Prediction --------------------------------------------------------------
 
@@ -229,7 +246,9 @@ class _EBMBase(BaseEstimator):
 
     def _raw_score(self, X):
         contributions = self.eval_terms(X)
-        intercept = self.intercept_[0] if self._is_classifier else self.intercept_
+        intercept = self.intercept_
+        if self._is_classifier and len(self.classes_) == 2:
+            intercept = self.intercept_[0]
         return intercept + contributions.sum(axis=1)
 
     def term_importances(self, importance_type="avg_weight"):
@@ -250,7 +269,7 @@ class _EBMBase(BaseEstimator):
 
 
 class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
-    """Explainable Boosting Machine for binary classification.
+    """Explainable Boosting Machine for binary and multiclass classification.
 
     A generalised additive model whose per-feature shape functions are learned
     by cyclic gradient boosting of the log-loss on binned features. Parameter
@@ -260,14 +279,14 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     term_features_ : list of tuple of int
     term_names_ : list of str
-    term_scores_ : list of ndarray of shape (n_bins,)
+    term_scores_ : list of ndarray of shape (n_bins,), or (n_bins, n_classes) for multiclass
         Bin 0 is the missing bin, the last bin the unseen bin.
     standard_deviations_ : list of ndarray of shape (n_bins,)
     bagged_scores_ : list of ndarray of shape (n_bags, n_bins)
-    intercept_ : ndarray of shape (1,)
+    intercept_ : ndarray of shape (1,), or (n_classes,) for multiclass
     bin_weights_ : list of ndarray of shape (n_bins,)
     bag_weights_ : ndarray of shape (n_bags,)
     best_iteration_ : ndarray of shape (1, n_bags)
@@ -281,11 +300,12 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
     def __init__(self, feature_names=None, feature_types=None, max_bins=1024,
                  max_interaction_bins=64, interactions=0, exclude=None, validation_size=0.15,
                  outer_bags=14, inner_bags=0, learning_rate=0.015, greedy_ratio=10.0,
-                 cyclic_progress=False, smoothing_rounds=75, max_rounds=50000,
+                 cyclic_progress=False, smoothing_rounds=75, interaction_smoothing_rounds=75,
+                 max_rounds=50000,
                  early_stopping_rounds=100, early_stopping_tolerance=1e-5, min_samples_leaf=4,
                  min_hessian=1e-4, reg_alpha=0.0, reg_lambda=0.0, max_delta_step=0.0,
                  gain_scale=5.0, min_cat_samples=10, cat_smooth=10.0, missing="separate",
-                 max_leaves=2, objective="log_loss", n_jobs=-2, random_state=42,
+                 max_leaves=2, monotone_constraints=None, objective="log_loss", n_jobs=-2, random_state=42,
                  callback=None):
         self.feature_names = feature_names
         self.feature_types = feature_types
@@ -300,6 +320,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         self.greedy_ratio = greedy_ratio
         self.cyclic_progress = cyclic_progress
         self.smoothing_rounds = smoothing_rounds
+        self.interaction_smoothing_rounds = interaction_smoothing_rounds
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.early_stopping_tolerance = early_stopping_tolerance
@@ -313,12 +334,18 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         self.cat_smooth = cat_smooth
         self.missing = missing
         self.max_leaves = max_leaves
+        self.monotone_constraints = monotone_constraints
         self.objective = objective
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.callback = callback
 
     def _encode_classes(self, y):
+        if type_of_target(y) == "continuous":
+            raise ValueError(
+                "y holds non-integral numbers, as a regression target does; "
+                "ExplainableBoostingClassifier needs class labels. Use "
+                "ExplainableBoostingRegressor for a numeric target.")
         try:
             classes, codes = np.unique(y, return_inverse=True)
         except TypeError:
@@ -329,19 +356,17 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
             raise ValueError(
                 f"y has a single class ({classes[:1].tolist()[0]!r}); a classifier needs at "
                 "least 2.")
-        if len(classes) > 2:
-            raise NotImplementedError(
-                f"y has {len(classes)} classes; this version fits binary classifiers only.")
         self.classes_ = classes
         codes = codes.ravel()
         return codes.astype(np.float64), codes
 
     def decision_function(self, X):
-        """Return the log-odds of the second class in ``classes_``.
+        """Return the raw scores: log-odds of ``classes_[1]``, or one score per class.
 
         Returns
         -------
-        ndarray of shape (n_samples,), dtype float64
+        ndarray of shape (n_samples,) for two classes or (n_samples, n_classes), dtype float64
+            With more than two classes, ``predict_proba`` is the softmax of these rows.
         """
         return self._raw_score(X)
 
@@ -350,10 +375,13 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
 
         Returns
         -------
-        ndarray of shape (n_samples, 2), dtype float64
-            Columns follow ``classes_``.
+        ndarray of shape (n_samples, n_classes), dtype float64
+            Columns follow ``classes_``; rows sum to 1.
         """
-        positive = sigmoid(self._raw_score(X))
+        raw_score = self._raw_score(X)
+        if len(self.classes_) > 2:
+            return self._loss.inverse_link(raw_score)
+        positive = np.clip(self._loss.inverse_link(raw_score), 0.0, 1.0)
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X):
@@ -363,7 +391,10 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         -------
         ndarray of shape (n_samples,), with the dtype of ``classes_``
         """
-        return self.classes_[(self._raw_score(X) > 0.0).astype(np.intp)]
+        probabilities = self.predict_proba(X)
+        if len(self.classes_) > 2:
+            return self.classes_[np.argmax(probabilities, axis=1)]
+        return self.classes_[(probabilities[:, 1] > 0.5).astype(np.intp)]
 
 
 class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
@@ -383,11 +414,12 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
     def __init__(self, feature_names=None, feature_types=None, max_bins=1024,
                  max_interaction_bins=64, interactions=0, exclude=None, validation_size=0.15,
                  outer_bags=14, inner_bags=0, learning_rate=0.04, greedy_ratio=10.0,
-                 cyclic_progress=False, smoothing_rounds=500, max_rounds=50000,
+                 cyclic_progress=False, smoothing_rounds=500, interaction_smoothing_rounds=100,
+                 max_rounds=50000,
                  early_stopping_rounds=100, early_stopping_tolerance=1e-5, min_samples_leaf=4,
                  min_hessian=0.0, reg_alpha=0.0, reg_lambda=0.0, max_delta_step=0.0,
                  gain_scale=5.0, min_cat_samples=10, cat_smooth=10.0, missing="separate",
-                 max_leaves=2, objective="rmse", n_jobs=-2, random_state=42, callback=None):
+                 max_leaves=2, monotone_constraints=None, objective="rmse", n_jobs=-2, random_state=42, callback=None):
         self.feature_names = feature_names
         self.feature_types = feature_types
         self.max_bins = max_bins
@@ -401,6 +433,7 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
         self.greedy_ratio = greedy_ratio
         self.cyclic_progress = cyclic_progress
         self.smoothing_rounds = smoothing_rounds
+        self.interaction_smoothing_rounds = interaction_smoothing_rounds
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.early_stopping_tolerance = early_stopping_tolerance
@@ -414,16 +447,21 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
         self.cat_smooth = cat_smooth
         self.missing = missing
         self.max_leaves = max_leaves
+        self.monotone_constraints = monotone_constraints
         self.objective = objective
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.callback = callback
 
     def predict(self, X):
-        """Return the predicted target of each row.
+        """Return the predicted target of each row, on the response scale.
+
+        For a loss with a log link (Poisson, gamma, Tweedie, rmse_log) this is
+        exp of the raw score, e.g. expected counts rather than log counts.
 
         Returns
         -------
         ndarray of shape (n_samples,), dtype float64
         """
-        return self._raw_score(X)
+        raw_score = self._raw_score(X)
+        return np.asarray(self._loss.inverse_link(raw_score), dtype=np.float64)

@@ -26,17 +26,23 @@ class Constraint:
     low_open: bool = False
     high_open: bool = False
     options: tuple = ()
+    allow_infinite: bool = False
 
     def describe(self):
         """Return the rule in words, for error messages."""
         parts = []
+        numbers_only_once = "int" in self.kinds and "real" in self.kinds
         for kind in self.kinds:
+            if kind == "int" and numbers_only_once:
+                continue
             if kind in ("int", "real"):
-                name = "an int" if kind == "int" else "a float"
+                name = "an int" if kind == "int" else "a number"
                 left = "(" if self.low_open else "["
                 right = ")" if self.high_open else "]"
-                low = "-inf" if self.low == -np.inf else f"{self.low:g}"
-                high = "inf" if self.high == np.inf else f"{self.high:g}"
+                low = "-inf" if self.low == -np.inf else _format_bound(self.low)
+                high = "inf" if self.high == np.inf else _format_bound(self.high)
+                if self.high == np.inf and not self.allow_infinite:
+                    right = ")"
                 parts.append(f"{name} in the range {left}{low}, {high}{right}")
             elif kind == "str" and not self.options:
                 parts.append("a string")
@@ -76,7 +82,7 @@ class Constraint:
                     return True
             if kind == "real" and isinstance(value, numbers.Real) and not isinstance(
                     value, (bool, np.bool_)):
-                if np.isfinite(value) and self._in_range(value):
+                if (np.isfinite(value) or self.allow_infinite) and self._in_range(value):
                     return True
         return False
 
@@ -84,6 +90,11 @@ class Constraint:
         above = value > self.low if self.low_open else value >= self.low
         below = value < self.high if self.high_open else value <= self.high
         return above and below
+
+
+def _format_bound(value):
+    # Whole numbers print as integers (4294967295, not 4.29497e+09).
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _ints(low, high=np.inf):
@@ -109,9 +120,12 @@ PARAMETER_CONSTRAINTS = {
     "outer_bags": _ints(1),
     "inner_bags": _ints(0),
     "learning_rate": _reals(0, low_open=True),
-    "greedy_ratio": _reals(0),
+    # inf means greedy steps only after each cyclic pass, as in InterpretML.
+    "greedy_ratio": Constraint(("int", "real"), low=0, allow_infinite=True),
     "cyclic_progress": Constraint(("bool", "int", "real"), low=0, high=1),
     "smoothing_rounds": _ints(0),
+    "interaction_smoothing_rounds": _ints(0),
+    "monotone_constraints": Constraint(("none", "list")),
     "max_rounds": _ints(1),
     "early_stopping_rounds": _ints(0),
     "early_stopping_tolerance": _reals(-np.inf),
@@ -168,6 +182,9 @@ def validate_parameters(estimator):
         raise NotImplementedError(
             f"interactions={interactions!r} is not supported yet: this version boosts main "
             "effects only. Pass interactions=0.")
+    if params["monotone_constraints"] is not None:
+        raise NotImplementedError(
+            "monotone_constraints is not supported yet; pass monotone_constraints=None.")
     if params["inner_bags"] != 0:
         raise NotImplementedError(
             f"inner_bags={params['inner_bags']!r} is not supported yet. Pass inner_bags=0.")

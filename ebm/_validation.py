@@ -5,6 +5,7 @@ imported only when one is passed.
 """
 
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,8 +15,8 @@ import numpy as np
 class RawColumn:
     """One input column before binning.
 
-    ``values`` is a float64 array when ``kind`` is "numeric" (NaN marks missing)
-    and an object array otherwise (None marks missing). ``categories`` and
+    ``values`` is a float64 array when ``kind`` is "numeric" (NaN marks missing;
+    bools become 0 and 1) and an object array otherwise (None marks missing). ``categories`` and
     ``ordered`` come from a pandas ``category`` dtype.
     """
 
@@ -63,7 +64,9 @@ def _column_from_series(name, series):
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         _reject_datetime(name, str(dtype))
     if pd.api.types.is_bool_dtype(dtype):
-        return RawColumn(name, "bool", _normalise_object(series.astype(object).to_numpy()))
+        # Bools are the numbers 0 and 1, as in InterpretML, so a column given as
+        # bools in fit and as 0/1 in predict (or the reverse) bins the same way.
+        return RawColumn(name, "numeric", series.to_numpy(dtype=np.float64, na_value=np.nan))
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         return RawColumn(name, "numeric", values)
@@ -72,14 +75,17 @@ def _column_from_series(name, series):
 
 def _column_from_array(name, values):
     if values.dtype.kind in "biuf":
-        if values.dtype.kind == "b":
-            return RawColumn(name, "bool", values.astype(object))
         return RawColumn(name, "numeric", values.astype(np.float64))
     if values.dtype.kind in "mM":
         _reject_datetime(name, str(values.dtype))
     if values.dtype.kind == "c":
         raise TypeError(f"Column {name!r} holds complex numbers, which ebm cannot bin.")
     return RawColumn(name, "object", _normalise_object(values))
+
+
+# Largest |y| accepted for regression: its square, summed over many rows, stays
+# far below the float64 limit of about 1.8e308.
+MAX_ABS_TARGET = 1e100
 
 
 def default_feature_names(n_features):
@@ -144,6 +150,8 @@ def check_target(y, n_samples, is_classifier):
         When y is not 1-D, its length differs from X's, or (for regression) it
         holds NaN, infinity or non-numbers.
     """
+    if y is None:
+        raise ValueError("y is None; fit needs a target with one value per row of X.")
     if _is_dataframe(y):
         if y.shape[1] != 1:
             raise ValueError(f"y must be 1-dimensional, got a DataFrame with {y.shape[1]} columns.")
@@ -181,6 +189,12 @@ def check_target(y, n_samples, is_classifier):
         raise ValueError(
             f"y has {int(bad.sum())} NaN or infinite values, the first at row {first} "
             f"({float(y_float[first])!r}); drop those rows or impute them.")
+    largest = float(np.max(np.abs(y_float))) if len(y_float) else 0.0
+    if largest > MAX_ABS_TARGET:
+        raise ValueError(
+            f"y has values up to {largest:g} in absolute value; above {MAX_ABS_TARGET:g} the "
+            "losses and their sums overflow float64. Rescale y, e.g. divide it by a power "
+            "of 10.")
     return y_float
 
 
@@ -203,8 +217,10 @@ def check_sample_weight(sample_weight, n_samples):
             f"sample_weight must have shape ({n_samples},), got {weights.shape}.")
     try:
         weights = weights.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("sample_weight must be numeric.") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"sample_weight must hold numbers, but converting it to float failed: {exc}. "
+            "Pass an array of non-negative numbers.") from None
     bad = ~np.isfinite(weights) | (weights < 0)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
@@ -245,4 +261,9 @@ def match_columns(columns, input_names, feature_names_in, fitted_with_names):
     if len(columns) != n_expected:
         raise ValueError(
             f"X has {len(columns)} features, but the model was fitted with {n_expected}.")
+    if input_names is None and fitted_with_names:
+        warnings.warn(
+            "X has no column names, but the model was fitted on a DataFrame with names "
+            f"{list(feature_names_in)}; its columns are matched by position.", UserWarning,
+            stacklevel=4)
     return columns

@@ -42,7 +42,7 @@ def _parse_floats(values):
             result[i] = np.nan
             continue
         if isinstance(value, (bool, np.bool_)):
-            failed[i] = True
+            result[i] = float(value)
             continue
         try:
             result[i] = float(value)
@@ -128,14 +128,13 @@ def _parse_object_floats(values):
 def infer_feature_type(column):
     """Return the feature type InterpretML would pick for a column.
 
-    pandas categoricals are ordinal when ordered and nominal otherwise, bools
-    nominal, numbers continuous, and object columns continuous when every
-    non-missing value parses as a float, nominal otherwise.
+    pandas categoricals are ordinal when ordered and nominal otherwise, numbers
+    (bools included, as 0 and 1) continuous, and object columns continuous when
+    every non-missing value parses as a float (True and False as 1 and 0),
+    nominal otherwise.
     """
     if column.kind == "categorical":
         return "ordinal" if column.ordered else "nominal"
-    if column.kind == "bool":
-        return "nominal"
     if column.kind == "numeric":
         return "continuous"
     codes, keys = category_codes(column.values)
@@ -251,10 +250,6 @@ def fit_feature_bins(column, requested_type, max_bins):
     if feature_type == "continuous":
         if column.kind == "numeric":
             values = column.values
-        elif column.kind == "bool":
-            raise ValueError(
-                f"Column {column.name!r} holds bools, which cannot be continuous; use "
-                "'nominal' or convert it to 0/1 numbers.")
         else:
             values, failed = _parse_object_floats(column.values)
             if failed.any():
@@ -309,9 +304,6 @@ def bin_column(column, feature_bins):
         if column.kind == "numeric":
             values = column.values
             failed = np.zeros(len(values), dtype=bool)
-        elif column.kind == "bool":
-            values = np.full(len(column.values), np.nan)
-            failed = np.array([value is not None for value in column.values], dtype=bool)
         else:
             values, failed = _parse_object_floats(column.values)
         binned = np.searchsorted(feature_bins.cuts, values, side="right") + 1

@@ -171,7 +171,7 @@ def test_missing_values_in_bin_zero(train, test, dtype):
 @pytest.mark.parametrize("train, test, feature_type", [
     (["a", "b", "c"], ["z", "a"], None),
     ([1, 2, 3], [7, 1], "nominal"),
-    ([True, True], [False, True], None),
+    (["yes", "yes"], ["no", "yes"], None),
     (["1", "2", "3"], ["abc", "2"], None),
 ])
 def test_unseen_values_in_last_bin(train, test, feature_type):
@@ -227,8 +227,8 @@ def test_bin_columns_layout():
     ([1.0, 2.0], None, "continuous"),
     ([0, 1, 1, 0], None, "continuous"),
     ([1, pd.NA], "Int64", "continuous"),
-    ([True, False], None, "nominal"),
-    ([True, pd.NA], "boolean", "nominal"),
+    ([True, False], None, "continuous"),
+    ([True, pd.NA], "boolean", "continuous"),
     (["1", "2.5", None, "-3e2"], object, "continuous"),
     (["1", "2.5", "x"], object, "nominal"),
     (["1", "2"], "string", "continuous"),

@@ -47,7 +47,8 @@ def run_bag(X_binned, y, sample_weight, loss, settings=ONE_STEP, intercept=0.0,
     return boost_bag(
         X_binned, np.arange(n_features, dtype=np.intp),
         np.full(n_features, n_values + 2, dtype=np.intp), np.zeros(n_features, dtype=np.uint8),
-        train_rows, val_rows, y, sample_weight, loss, intercept,
+        train_rows, val_rows, y, sample_weight, loss,
+        np.atleast_1d(np.asarray(intercept, dtype=np.float64)),
         dataclasses.asdict(settings), seed, stop_flag, callback, bag_idx)
 
 
@@ -121,7 +122,7 @@ def test_second_step_sees_applied_update(loss_class):
 
 
 @pytest.mark.parametrize("loss_class", LOSSES)
-def test_metric_is_validation_loss(loss_class):
+def test_metric_is_validation_metric(loss_class):
     X_binned, y, sample_weight = make_data(n_samples=80, seed=5,
                                            log_loss=loss_class is CyLogLoss)
     loss = loss_class()
@@ -137,7 +138,7 @@ def test_metric_is_validation_loss(loss_class):
     # validation rows' raw scores after the third step.
     val_bins = X_binned[0, val_rows]
     raw_score = scores[0][val_bins]
-    per_sample = loss.loss_sum_array(y[val_rows], raw_score, sample_weight[val_rows])
+    per_sample = loss.metric_sum_array(y[val_rows], raw_score, sample_weight[val_rows])
     assert len(metrics) == 3
     assert metrics[-1] == pytest.approx(per_sample / sample_weight[val_rows].sum(), rel=1e-12)
 

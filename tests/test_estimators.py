@@ -269,7 +269,7 @@ def test_missing_bin_zero_without_training_missing(fitted):
 @pytest.mark.parametrize("labels", [
     np.array(["no", "yes"]),
     np.array([3, 7]),
-    np.array([0.5, 1.5]),
+    np.array([2.0, 10.0]),
     np.array([False, True]),
     np.array(["b", "a"], dtype=object),
 ], ids=["str", "int", "float", "bool", "object"])
@@ -293,9 +293,9 @@ def test_pandas_column_types():
 
     model = ExplainableBoostingClassifier(outer_bags=2, n_jobs=1).fit(frame, y)
 
-    expected = {"number": "continuous", "text": "nominal", "flag": "nominal",
+    expected = {"number": "continuous", "text": "nominal", "flag": "continuous",
                 "size": "ordinal", "city": "nominal", "count": "continuous",
-                "ratio": "continuous", "member": "nominal", "label": "nominal"}
+                "ratio": "continuous", "member": "continuous", "label": "nominal"}
     assert dict(zip(model.feature_names_in_, model.feature_types_in_)) == expected
 
 
@@ -434,3 +434,56 @@ def test_cps_rmse_default(cps_data):
 
     # Measured 0.5262 with the defaults, so the ceiling leaves about 0.009.
     assert root_mean_squared_error(y_test, model.predict(X_test)) <= 0.535
+
+
+# Cases a new user ran into -----------------------------------------------------------
+
+def test_bool_and_01_bin_alike():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=400), "flag": rng.random(400) > 0.5})
+    y = (X["flag"] ^ (rng.random(400) < 0.1)).astype(int)
+    model = ExplainableBoostingClassifier(outer_bags=2, n_jobs=1).fit(X, y)
+
+    as_bools = model.predict_proba(X)
+    as_floats = model.predict_proba(X.astype(float))
+
+    np.testing.assert_array_equal(as_bools, as_floats)
+    assert model.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("y", [
+    np.array([0, 1] * 5),
+    np.array([0] * 99 + [1]),
+    np.array([0] * 7 + [1] * 3),
+], ids=["ten-rows", "one-positive", "seven-three"])
+def test_tiny_and_rare_class_fit(y):
+    X = np.arange(len(y), dtype=np.float64).reshape(-1, 1)
+
+    model = ExplainableBoostingClassifier(n_jobs=1, outer_bags=3, max_rounds=50).fit(X, y)
+
+    assert np.isfinite(model.predict_proba(X)).all()
+
+
+def test_tags_allow_missing_values():
+    tags = ExplainableBoostingRegressor().__sklearn_tags__()
+
+    assert tags.input_tags.allow_nan
+    assert tags.input_tags.string
+    assert tags.input_tags.categorical
+
+
+def test_array_after_frame_warns(hi_sample, fast_params):
+    X, y = hi_sample
+    numeric = X.select_dtypes("number")
+    model = ExplainableBoostingRegressor(**fast_params).fit(numeric, y)
+
+    with pytest.warns(UserWarning, match="X has no column names"):
+        model.predict(numeric.to_numpy())
+
+
+def test_huge_regression_target_rejected():
+    X = np.arange(6, dtype=np.float64).reshape(-1, 1)
+    y = np.array([1e308, -1e308, 1.0, 2.0, 3.0, 4.0])
+
+    with pytest.raises(ValueError, match="Rescale y"):
+        ExplainableBoostingRegressor(n_jobs=1).fit(X, y)

@@ -143,17 +143,19 @@ CASES = [
          params={"inner_bags": 2}),
     Case("n_jobs-zero", ValueError, r"'n_jobs' parameter .* must not be 0",
          params={"n_jobs": 0}),
-    Case("objective-type", TypeError, "objective must be a string", params={"objective": 5}),
-    Case("objective-regression", ValueError, "not a supported classification loss",
+    Case("objective-type", TypeError, "objective must be a loss name.*got int",
+         params={"objective": 5}),
+    Case("objective-regression", ValueError, "is a regression loss and cannot train a classifier",
          params={"objective": "rmse"}),
-    Case("objective-classification", ValueError, "not a supported regression loss",
+    Case("objective-classification", ValueError,
+         "is a classification loss and cannot train a regressor",
          params={"objective": "log_loss"}, y=TARGET, estimator=REGRESSOR),
-    Case("objective-parameters", ValueError, "take no parameters",
+    Case("objective-parameters", ValueError, "'x=1' is not a parameter of log_loss",
          params={"objective": "log_loss:x=1"}),
     Case("validation_size-whole", ValueError, "leaving none to train on",
          params={"validation_size": N_SAMPLES}),
-    Case("validation_size-stratify", ValueError, "Could not hold out a stratified validation set",
-         params={"validation_size": 1}),
+    Case("validation_size-all-rows", ValueError, "leaving none to train on; lower it",
+         params={"validation_size": N_SAMPLES}),
 
     # Targets.
     Case("y-nan-regressor", ValueError, r"y has 1 NaN or infinite values, the first at row 3 \(nan\)",
@@ -178,8 +180,9 @@ CASES = [
          estimator=REGRESSOR),
     Case("y-single-class", ValueError, r"y has a single class \(1\); a classifier needs at least 2",
          y=np.ones(N_SAMPLES, dtype=int)),
-    Case("y-three-classes", NotImplementedError, "y has 3 classes; this version fits binary",
-         y=np.arange(N_SAMPLES) % 3),
+    Case("y-continuous", ValueError, "Use ExplainableBoostingRegressor",
+         y=np.linspace(0.1, 0.9, N_SAMPLES)),
+    Case("y-none", ValueError, "y is None", y="none"),
     Case("y-mixed-types", ValueError, "mixes label types",
          y=np.array([1, "a"] * (N_SAMPLES // 2), dtype=object)),
     Case("y-strings-regressor", ValueError, "y must be numeric for regression",
@@ -202,7 +205,7 @@ CASES = [
     Case("weight-scalar", ValueError, "sample_weight must be an array", sample_weight=2.0),
     Case("weight-zero", ValueError, "sample_weight is 0 for every sample",
          sample_weight=np.zeros(N_SAMPLES)),
-    Case("weight-strings", ValueError, "sample_weight must be numeric",
+    Case("weight-strings", ValueError, "sample_weight must hold numbers.*'x'",
          sample_weight=np.array(["x"] * N_SAMPLES)),
 
     # X.
@@ -239,9 +242,8 @@ CASES = [
     Case("feature_types-continuous-strings", ValueError,
          r"Column 'cat' is continuous but row 0 holds '.'",
          params={"feature_types": [None, "continuous", None]}),
-    Case("feature_types-continuous-bools", ValueError, "holds bools, which cannot be continuous",
-         params={"feature_types": ["continuous"]},
-         X=pd.DataFrame({"flag": LABELS.astype(bool)})),
+    Case("monotone_constraints", NotImplementedError, "monotone_constraints is not supported",
+         params={"monotone_constraints": [1]}),
     Case("exclude-unknown", ValueError, r"exclude names 'nope', which is not a feature",
          params={"exclude": ["nope"]}),
     Case("exclude-index", ValueError, r"exclude entry 7 is neither a feature name nor an index",
@@ -285,6 +287,8 @@ def test_invalid_input(case):
     y = case.y
     if y is None:
         y = LABELS if is_classifier else TARGET
+    elif isinstance(y, str) and y == "none":
+        y = None
     if case.predict_X is None:
         model = case.estimator(**case.params)
         with pytest.raises(case.error, match=case.match):
@@ -295,9 +299,11 @@ def test_invalid_input(case):
             model.predict(case.predict_X)
 
 
+@pytest.mark.parametrize("estimator", [ExplainableBoostingRegressor,
+                                       ExplainableBoostingClassifier])
 @pytest.mark.parametrize("method", ["predict", "eval_terms", "term_importances"])
-def test_unfitted_model_raises(method):
-    model = ExplainableBoostingRegressor()
+def test_unfitted_model_raises(method, estimator):
+    model = estimator()
     args = () if method == "term_importances" else (FRAME,)
 
     with pytest.raises(NotFittedError):

@@ -25,7 +25,8 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
-from ._histogram cimport HISTOGRAM_COPIES, apply_update, build_histogram, build_histogram_pair
+from ._histogram cimport (HISTOGRAM_COPIES, apply_update, apply_update_multi, build_histogram,
+                          build_histogram_multi, build_histogram_pair)
 from ._losses cimport CyLoss
 from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspace_create,
                           workspace_free)
@@ -42,6 +43,10 @@ cdef struct Schedule:
 
 
 cdef struct BagState:
+    # Scores per row: 1, or the number of classes for multiclass log-loss.
+    # Raw scores, gradients, hessians, term scores and updates hold n_scores
+    # values per row or bin; term_offset counts bins.
+    Py_ssize_t n_scores
     # Training rows, in the order of the bag's row list.
     Py_ssize_t n_train
     double* y_train
@@ -104,7 +109,7 @@ cdef class _LoopInputs:
 cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     if s.n_val == 0 or s.weight_val_sum <= 0.0:
         return 0.0
-    return loss.loss_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
+    return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
 
 
 cdef double _compute_update(
@@ -125,6 +130,14 @@ cdef double _compute_update(
     cdef Py_ssize_t offset = s.term_offset[term_idx]
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
     cdef const X_BINNED_C* feature_bins = X_binned + term_feature[term_idx] * n_samples
+    if s.n_scores > 1:
+        memset(s.sum_gradients, 0, n_bins * s.n_scores * sizeof(double))
+        memset(s.sum_hessians, 0, n_bins * s.n_scores * sizeof(double))
+        build_histogram_multi(feature_bins, train_rows, s.gradients, s.hessians, s.n_train,
+                              s.n_scores, s.sum_gradients, s.sum_hessians)
+        return find_term_update(s.sum_gradients, s.sum_hessians, s.counts + offset, n_bins,
+                                term_is_nominal[term_idx], random_splits, params, rng, ws,
+                                s.update)
     memset(s.sum_gradients, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
     if loss.constant_hessian:
         build_histogram(feature_bins, train_rows, s.gradients, s.n_train, n_bins,
@@ -153,14 +166,20 @@ cdef void _apply(
     cdef Py_ssize_t offset = s.term_offset[term_idx]
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
     cdef const X_BINNED_C* feature_bins = X_binned + term_feature[term_idx] * n_samples
-    cdef Py_ssize_t bin_idx
-    for bin_idx in range(n_bins):
-        s.scores[offset + bin_idx] += s.update[bin_idx]
+    cdef Py_ssize_t index
+    for index in range(n_bins * s.n_scores):
+        s.scores[offset * s.n_scores + index] += s.update[index]
     s.dirty[term_idx] = 1
-    apply_update(feature_bins, train_rows, s.update, s.n_train, s.raw_train)
+    if s.n_scores > 1:
+        apply_update_multi(feature_bins, train_rows, s.update, s.n_train, s.n_scores,
+                           s.raw_train)
+    else:
+        apply_update(feature_bins, train_rows, s.update, s.n_train, s.raw_train)
     loss.gradient_hessian(s.y_train, s.raw_train, s.weight_train, s.gradients, s.hessians,
                           s.n_train)
-    if s.n_val > 0:
+    if s.n_val > 0 and s.n_scores > 1:
+        apply_update_multi(feature_bins, val_rows, s.update, s.n_val, s.n_scores, s.raw_val)
+    elif s.n_val > 0:
         apply_update(feature_bins, val_rows, s.update, s.n_val, s.raw_val)
 
 
@@ -170,7 +189,8 @@ cdef void _save_best(BagState* s) noexcept nogil:
         if s.dirty[term_idx]:
             offset = s.term_offset[term_idx]
             n_bins = s.term_offset[term_idx + 1] - offset
-            memcpy(s.best_scores + offset, s.scores + offset, n_bins * sizeof(double))
+            memcpy(s.best_scores + offset * s.n_scores, s.scores + offset * s.n_scores,
+                   n_bins * s.n_scores * sizeof(double))
             s.dirty[term_idx] = 0
 
 
@@ -271,7 +291,8 @@ cdef Py_ssize_t _run_loop(
                 cached_gain = gain
                 cached_tie = tie
                 memcpy(s.cached_update, s.update,
-                       (s.term_offset[term_idx + 1] - s.term_offset[term_idx]) * sizeof(double))
+                       (s.term_offset[term_idx + 1] - s.term_offset[term_idx]) * s.n_scores
+                       * sizeof(double))
         else:
             # The first greedy step applies the best update of the cyclic pass.
             term_idx = cached_term
@@ -279,7 +300,8 @@ cdef Py_ssize_t _run_loop(
             tie = cached_tie
             has_cached = False
             memcpy(s.update, s.cached_update,
-                   (s.term_offset[term_idx + 1] - s.term_offset[term_idx]) * sizeof(double))
+                   (s.term_offset[term_idx + 1] - s.term_offset[term_idx]) * s.n_scores
+                   * sizeof(double))
         s.gains[term_idx] = gain
         s.tie_breaks[term_idx] = tie
 
@@ -312,7 +334,7 @@ cdef Py_ssize_t _run_loop(
                     if min_previous_metric - tolerance <= window_min:
                         break
 
-        if stop_flag[0]:
+        if stop_flag[0] or loss.failed:
             break
         if has_callback:
             if _callback_with_gil(inputs.callback, inputs.errors, inputs.bag_idx, step_idx,
@@ -343,7 +365,7 @@ def boost_bag(
     const double[::1] y,
     const double[::1] sample_weight,
     CyLoss loss,
-    double intercept,
+    const double[::1] intercept,
     dict settings,
     unsigned long long seed,
     uint8_t[::1] stop_flag,
@@ -367,8 +389,8 @@ def boost_bag(
     y, sample_weight : ndarray of shape (n_samples,), dtype float64
         Target (0/1 for log-loss) and weights of every sample.
     loss : CyLoss
-    intercept : float
-        Raw score every row starts from.
+    intercept : ndarray of shape (loss.n_scores,), dtype float64
+        Raw scores every row starts from.
     settings : dict
         Parameters of the split search and schedule: the estimator parameters
         ``learning_rate``, ``min_samples_leaf``, ``min_hessian``,
@@ -389,8 +411,9 @@ def boost_bag(
 
     Returns
     -------
-    scores : list of ndarray of shape (term_n_bins[t],), dtype float64
-        The best model's scores (or the last model's without validation rows).
+    scores : list of ndarray of shape (term_n_bins[t],) or (term_n_bins[t], n_scores)
+        The best model's scores (or the last model's without validation rows),
+        with a trailing class dimension when the loss has several scores.
     n_steps : int
         Applied boosting steps.
     """
@@ -402,6 +425,8 @@ def boost_bag(
     cdef Py_ssize_t total_bins = 0
     cdef Py_ssize_t term_idx, i, offset, n_bins, window_size
     cdef Py_ssize_t n_steps = 0
+    cdef Py_ssize_t n_scores = loss.n_scores
+    cdef Py_ssize_t k
     cdef BagState s
     cdef SplitParams params
     cdef Schedule schedule
@@ -416,8 +441,12 @@ def boost_bag(
     cdef const ROW_C* val_ptr = &val_rows[0] if n_val > 0 else NULL
     cdef uint8_t* stop_ptr = &stop_flag[0]
 
+    if intercept.shape[0] != n_scores:
+        raise ValueError(
+            f"intercept has {intercept.shape[0]} values but the loss has {n_scores} scores.")
     if n_terms == 0 or n_train == 0:
-        return [np.zeros(term_n_bins[t]) for t in range(n_terms)], 0
+        shape = (lambda n_bins: (n_bins,)) if n_scores == 1 else (lambda n_bins: (n_bins, n_scores))
+        return [np.zeros(shape(term_n_bins[t])) for t in range(n_terms)], 0
 
     params.learning_rate = settings["learning_rate"]
     params.min_samples_leaf = settings["min_samples_leaf"]
@@ -448,32 +477,33 @@ def boost_bag(
     window_size = schedule.early_stopping_rounds * n_terms if n_val > 0 else 0
 
     memset(&s, 0, sizeof(BagState))
+    s.n_scores = n_scores
     s.n_train = n_train
     s.n_val = n_val
     s.n_terms = n_terms
     s.y_train = <double*>malloc(n_train * sizeof(double))
     s.weight_train = <double*>malloc(n_train * sizeof(double))
-    s.raw_train = <double*>malloc(n_train * sizeof(double))
-    s.gradients = <double*>malloc(n_train * sizeof(double))
-    s.hessians = <double*>malloc(n_train * sizeof(double))
+    s.raw_train = <double*>malloc(n_train * n_scores * sizeof(double))
+    s.gradients = <double*>malloc(n_train * n_scores * sizeof(double))
+    s.hessians = <double*>malloc(n_train * n_scores * sizeof(double))
     s.y_val = <double*>malloc((n_val + 1) * sizeof(double))
     s.weight_val = <double*>malloc((n_val + 1) * sizeof(double))
-    s.raw_val = <double*>malloc((n_val + 1) * sizeof(double))
+    s.raw_val = <double*>malloc((n_val + 1) * n_scores * sizeof(double))
     s.term_offset = <Py_ssize_t*>malloc((n_terms + 1) * sizeof(Py_ssize_t))
-    s.scores = <double*>calloc(total_bins, sizeof(double))
-    s.best_scores = <double*>calloc(total_bins, sizeof(double))
+    s.scores = <double*>calloc(total_bins * n_scores, sizeof(double))
+    s.best_scores = <double*>calloc(total_bins * n_scores, sizeof(double))
     s.counts = <double*>calloc(total_bins, sizeof(double))
     s.fixed_hessians = <double*>calloc(total_bins, sizeof(double))
-    s.update = <double*>calloc(max_bins, sizeof(double))
-    s.cached_update = <double*>calloc(max_bins, sizeof(double))
-    s.sum_gradients = <double*>calloc(HISTOGRAM_COPIES * max_bins, sizeof(double))
-    s.sum_hessians = <double*>calloc(HISTOGRAM_COPIES * max_bins, sizeof(double))
+    s.update = <double*>calloc(max_bins * n_scores, sizeof(double))
+    s.cached_update = <double*>calloc(max_bins * n_scores, sizeof(double))
+    s.sum_gradients = <double*>calloc(HISTOGRAM_COPIES * max_bins * n_scores, sizeof(double))
+    s.sum_hessians = <double*>calloc(HISTOGRAM_COPIES * max_bins * n_scores, sizeof(double))
     s.dirty = <uint8_t*>calloc(n_terms, sizeof(uint8_t))
     s.gains = <double*>calloc(n_terms, sizeof(double))
     s.tie_breaks = <uint64_t*>calloc(n_terms, sizeof(uint64_t))
     s.order = <Py_ssize_t*>malloc(n_terms * sizeof(Py_ssize_t))
     s.window = <double*>malloc((window_size + 1) * sizeof(double))
-    ws = workspace_create(max_bins, params.max_leaves)
+    ws = workspace_create(max_bins, params.max_leaves, n_scores)
     if (s.y_train == NULL or s.weight_train == NULL or s.raw_train == NULL
             or s.gradients == NULL or s.hessians == NULL or s.y_val == NULL
             or s.weight_val == NULL or s.raw_val == NULL or s.term_offset == NULL
@@ -494,12 +524,14 @@ def boost_bag(
             for i in range(n_train):
                 s.y_train[i] = y[train_ptr[i]]
                 s.weight_train[i] = sample_weight[train_ptr[i]]
-                s.raw_train[i] = intercept
+                for k in range(n_scores):
+                    s.raw_train[i * n_scores + k] = intercept[k]
             s.weight_val_sum = 0.0
             for i in range(n_val):
                 s.y_val[i] = y[val_ptr[i]]
                 s.weight_val[i] = sample_weight[val_ptr[i]]
-                s.raw_val[i] = intercept
+                for k in range(n_scores):
+                    s.raw_val[i * n_scores + k] = intercept[k]
                 s.weight_val_sum += s.weight_val[i]
             loss.gradient_hessian(s.y_train, s.raw_train, s.weight_train, s.gradients,
                                   s.hessians, n_train)
@@ -511,7 +543,7 @@ def boost_bag(
                 feature_bins = X_ptr + term_feature_ptr[term_idx] * n_samples
                 for i in range(n_train):
                     s.counts[offset + feature_bins[train_ptr[i]]] += 1.0
-                if loss.constant_hessian:
+                if loss.constant_hessian and n_scores == 1:
                     n_bins = s.term_offset[term_idx + 1] - offset
                     memset(s.sum_hessians, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
                     build_histogram(feature_bins, train_ptr, s.hessians, n_train, n_bins,
@@ -523,18 +555,22 @@ def boost_bag(
                                 callback is not None, stop_ptr)
             # Without a validation window the last model is kept, as in InterpretML.
             if n_val == 0 or s.weight_val_sum <= 0.0 or schedule.early_stopping_rounds <= 0:
-                memcpy(s.best_scores, s.scores, total_bins * sizeof(double))
+                memcpy(s.best_scores, s.scores, total_bins * n_scores * sizeof(double))
 
+        if loss.failed and loss.error is not None:
+            # Left set, so every other bag of this fit stops too; boost_bags
+            # clears it before the next fit.
+            raise loss.error
         if inputs.errors:
             raise inputs.errors[0]
         scores = []
         for term_idx in range(n_terms):
             offset = s.term_offset[term_idx]
             n_bins = s.term_offset[term_idx + 1] - offset
-            term_scores = np.empty(n_bins, dtype=np.float64)
-            for i in range(n_bins):
-                term_scores[i] = s.best_scores[offset + i]
-            scores.append(term_scores)
+            term_scores = np.empty(n_bins * n_scores, dtype=np.float64)
+            for i in range(n_bins * n_scores):
+                term_scores[i] = s.best_scores[offset * n_scores + i]
+            scores.append(term_scores if n_scores == 1 else term_scores.reshape(n_bins, n_scores))
         return scores, n_steps
     finally:
         _free_state(&s)

@@ -134,4 +134,43 @@ static double ebm_log_loss_sum(const double* y, const double* raw_score,
     return (totals[0] + totals[1]) + (totals[2] + totals[3]);
 }
 
+/* Weighted per-class gradients and hessians of the softmax cross-entropy.
+ * raw_score, gradients and hessians hold n_classes values per row. The exp
+ * runs as one pass over all n * n_classes values so that it vectorises. */
+EBM_TARGET_CLONES
+static void ebm_softmax_gradient_hessian(const double* y, const double* raw_score,
+                                         const double* sample_weight, double* gradients,
+                                         double* hessians, Py_ssize_t n, Py_ssize_t n_classes) {
+    Py_ssize_t i, k, start, label;
+    double largest, total, inverse, p, weight;
+    for (i = 0; i < n; i++) {
+        start = i * n_classes;
+        largest = raw_score[start];
+        for (k = 1; k < n_classes; k++) {
+            largest = raw_score[start + k] > largest ? raw_score[start + k] : largest;
+        }
+        for (k = 0; k < n_classes; k++) {
+            gradients[start + k] = raw_score[start + k] - largest;
+        }
+    }
+    for (i = 0; i < n * n_classes; i++) {
+        gradients[i] = ebm_exp(gradients[i]);
+    }
+    for (i = 0; i < n; i++) {
+        start = i * n_classes;
+        total = 0.0;
+        for (k = 0; k < n_classes; k++) {
+            total += gradients[start + k];
+        }
+        inverse = 1.0 / total;
+        weight = sample_weight[i];
+        label = (Py_ssize_t)y[i];
+        for (k = 0; k < n_classes; k++) {
+            p = gradients[start + k] * inverse;
+            hessians[start + k] = weight * p * (1.0 - p);
+            gradients[start + k] = weight * (p - (k == label ? 1.0 : 0.0));
+        }
+    }
+}
+
 #endif

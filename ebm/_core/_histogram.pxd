@@ -35,3 +35,25 @@ cdef void apply_update(
     Py_ssize_t n_rows,
     double* raw_score,               # IN/OUT (n_rows,)
 ) noexcept nogil
+
+# Several scores per row (multiclass): gradients, hessians and raw scores hold
+# n_scores values per row, histograms and updates n_scores values per bin.
+cdef void build_histogram_multi(
+    const X_BINNED_C* feature_bins,  # IN  (n_samples,)
+    const ROW_C* rows,               # IN  (n_rows,)
+    const double* gradients,         # IN  (n_rows * n_scores,)
+    const double* hessians,          # IN  (n_rows * n_scores,)
+    Py_ssize_t n_rows,
+    Py_ssize_t n_scores,
+    double* sum_gradients,           # OUT (n_bins * n_scores,) zeroed by the caller
+    double* sum_hessians,            # OUT (n_bins * n_scores,) zeroed by the caller
+) noexcept nogil
+
+cdef void apply_update_multi(
+    const X_BINNED_C* feature_bins,  # IN  (n_samples,)
+    const ROW_C* rows,               # IN  (n_rows,)
+    const double* update,            # IN  (n_bins * n_scores,)
+    Py_ssize_t n_rows,
+    Py_ssize_t n_scores,
+    double* raw_score,               # IN/OUT (n_rows * n_scores,)
+) noexcept nogil

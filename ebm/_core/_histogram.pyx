@@ -76,6 +76,42 @@ cdef void apply_update(
         raw_score[i] += update[feature_bins[rows[i]]]
 
 
+cdef void build_histogram_multi(
+    const X_BINNED_C* feature_bins,
+    const ROW_C* rows,
+    const double* gradients,
+    const double* hessians,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_scores,
+    double* sum_gradients,
+    double* sum_hessians,
+) noexcept nogil:
+    # The n_scores adds of one row go to different addresses, so one copy of
+    # the histogram keeps the adds independent.
+    cdef Py_ssize_t i, k, bin_start, row_start
+    for i in range(n_rows):
+        bin_start = feature_bins[rows[i]] * n_scores
+        row_start = i * n_scores
+        for k in range(n_scores):
+            sum_gradients[bin_start + k] += gradients[row_start + k]
+            sum_hessians[bin_start + k] += hessians[row_start + k]
+
+
+cdef void apply_update_multi(
+    const X_BINNED_C* feature_bins,
+    const ROW_C* rows,
+    const double* update,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_scores,
+    double* raw_score,
+) noexcept nogil:
+    cdef Py_ssize_t i, k, bin_start
+    for i in range(n_rows):
+        bin_start = feature_bins[rows[i]] * n_scores
+        for k in range(n_scores):
+            raw_score[i * n_scores + k] += update[bin_start + k]
+
+
 def histogram(const X_BINNED_C[::1] feature_bins, const ROW_C[::1] rows,
               const double[::1] gradients, const double[::1] hessians, Py_ssize_t n_bins):
     """Sum gradients and hessians per bin over the listed rows.

@@ -1,26 +1,117 @@
 # cython: language_level=3
-"""Per-sample gradients, hessians and losses of the built-in objectives.
+"""Compiled losses: gradients, hessians, losses and validation metrics.
 
-Gradients and hessians are those of the weighted loss ``sample_weight * l(y, raw_score)``
-with respect to the raw score, so a histogram of them sums directly to the
-Newton step of a leaf.
+Gradients and hessians are those of the weighted loss
+``sample_weight * l(y, raw_score)`` with respect to the raw score, so a
+histogram of them sums directly to the Newton step of a leaf. Each loss also
+carries its link function, initial intercept and target checks, which run
+once per fit in Python.
 """
 
 import numpy as np
 
+from libc.math cimport fabs, log, log1p, pow, sqrt
+from libc.string cimport memcpy
+
+
 cdef extern from "_fastmath.h" nogil:
+    double ebm_exp(double x)
     void ebm_log_loss_gradient_hessian(const double* y, const double* raw_score,
                                        const double* sample_weight, double* gradients,
                                        double* hessians, Py_ssize_t n)
     double ebm_log_loss_sum(const double* y, const double* raw_score,
                             const double* sample_weight, Py_ssize_t n)
+    void ebm_softmax_gradient_hessian(const double* y, const double* raw_score,
+                                      const double* sample_weight, double* gradients,
+                                      double* hessians, Py_ssize_t n, Py_ssize_t n_classes)
+
+
+def _sigmoid(raw_score):
+    exp_neg_abs = np.exp(-np.abs(raw_score))
+    return np.where(raw_score >= 0, 1.0 / (1.0 + exp_neg_abs), exp_neg_abs / (1.0 + exp_neg_abs))
+
+
+def _first_bad_row(y, bad, name, rule, fix):
+    # Raise a ValueError naming the loss, its rule and the first offending row.
+    first = int(np.flatnonzero(bad)[0])
+    raise ValueError(
+        f"objective {name!r} requires {rule}, but y has {int(np.count_nonzero(bad))} "
+        f"values that break it, the first at row {first} (y = {float(y[first])!r}). {fix}")
+
+
+def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0):
+    """Return the constant c that minimises ``loss(y, offset + c)``.
+
+    Damped Newton's method: a step that does not lower the loss is halved
+    until it does, so the search cannot overshoot from a far start.
+
+    Parameters
+    ----------
+    loss : CyLoss
+    y, offset, sample_weight : ndarray of shape (n_samples,), dtype float64
+    start : float
+        First guess of the constant.
+
+    Returns
+    -------
+    float
+    """
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    offset = np.ascontiguousarray(offset, dtype=np.float64)
+    sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
+    constant = start
+    current = loss.loss_sum_array(y, offset + constant, sample_weight)
+    for _ in range(100):
+        gradients, hessians = loss.gradient_hessian_array(y, offset + constant, sample_weight)
+        gradient = gradients.sum()
+        hessian = hessians.sum()
+        if gradient == 0.0:
+            break
+        step = -gradient / hessian if hessian > 0.0 else -np.sign(gradient)
+        # A step must lower the loss, except a small one near the minimum, where
+        # the loss changes less than its rounding error and may rise by a few
+        # ulps. A long step to a point of equal loss (the mirror image across
+        # the minimum of a symmetric loss) is halved, so it cannot cycle.
+        slack = 1e-12 * abs(current)
+        for _ in range(60):
+            candidate = loss.loss_sum_array(y, offset + constant + step, sample_weight)
+            if candidate < current or (candidate <= current + slack
+                                       and abs(step) <= 1e-6 * max(1.0, abs(constant))):
+                break
+            step *= 0.5
+        else:
+            break
+        constant += step
+        current = candidate
+        if abs(step) <= 1e-13 * max(1.0, abs(constant)):
+            break
+    return float(constant)
+
+
+def _weighted_quantile(values, sample_weight, double alpha):
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(np.asarray(sample_weight, dtype=np.float64)[order])
+    position = np.searchsorted(cumulative, alpha * cumulative[len(cumulative) - 1], side="left")
+    return float(np.asarray(values, dtype=np.float64)[order][min(position, len(values) - 1)])
 
 
 cdef class CyLoss:
-    """Base class of compiled losses; subclasses override the nogil methods."""
+    """Base class of compiled losses.
 
-    def __cinit__(self):
+    Subclasses override the nogil methods ``gradient_hessian`` and
+    ``loss_sum`` (and ``metric_sum`` when the validation metric is not the
+    loss), set ``constant_hessian`` and ``link_name`` in ``__cinit__``, and may
+    override the Python methods ``init_score`` and ``validate_target``.
+    """
+
+    name = "custom"
+
+    def __cinit__(self, *args, **kwargs):
         self.constant_hessian = False
+        self.n_scores = 1
+        self.link_name = "identity"
+        self.error = None
+        self.failed = False
 
     cdef void gradient_hessian(
         self,
@@ -31,7 +122,10 @@ cdef class CyLoss:
         double* hessians,
         Py_ssize_t n,
     ) noexcept nogil:
-        pass
+        cdef Py_ssize_t i
+        for i in range(n):
+            gradients[i] = 0.0
+            hessians[i] = 0.0
 
     cdef double loss_sum(
         self,
@@ -42,27 +136,91 @@ cdef class CyLoss:
     ) noexcept nogil:
         return 0.0
 
+    cdef double metric_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        return self.loss_sum(y, raw_score, sample_weight, n)
+
+    def __reduce__(self):
+        # Subclasses whose constructor takes parameters return them here.
+        return (type(self), ())
+
+    # Python side: called once per fit ------------------------------------
+
+    def inverse_link(self, raw_score):
+        """Map raw scores to predictions on the response scale.
+
+        Parameters
+        ----------
+        raw_score : ndarray of dtype float64
+
+        Returns
+        -------
+        ndarray of dtype float64
+        """
+        raw_score = np.asarray(raw_score, dtype=np.float64)
+        if self.link_name == "log":
+            return np.exp(raw_score)
+        if self.link_name == "logit":
+            return _sigmoid(raw_score)
+        return raw_score
+
+    def link(self, prediction):
+        """Map predictions on the response scale to raw scores."""
+        prediction = np.asarray(prediction, dtype=np.float64)
+        if self.link_name == "log":
+            return np.log(prediction)
+        if self.link_name == "logit":
+            return np.log(prediction) - np.log1p(-prediction)
+        return prediction
+
+    def init_score(self, y, sample_weight):
+        """Return the constant raw score that boosting starts from.
+
+        The default is the link of the weighted mean of y, which minimises
+        squared error, Poisson, gamma, Tweedie and log-loss.
+        """
+        mean = float(np.average(y, weights=sample_weight))
+        if self.link_name == "log":
+            return float(np.log(max(mean, 1e-300)))
+        if self.link_name == "logit":
+            mean = min(max(mean, 1e-12), 1.0 - 1e-12)
+            return float(np.log(mean) - np.log1p(-mean))
+        return mean
+
+    def validate_target(self, y, sample_weight):
+        """Raise ValueError when y is outside the loss's domain; the default accepts any y."""
+
+    # Python wrappers of the nogil methods, for tests and custom use -------
+
     def gradient_hessian_array(self, const double[::1] y, const double[::1] raw_score,
                                const double[::1] sample_weight):
         """Compute weighted gradients and hessians from Python.
 
         Parameters
         ----------
-        y, raw_score, sample_weight : ndarray of shape (n_samples,), dtype float64
+        y, sample_weight : ndarray of shape (n_samples,), dtype float64
+        raw_score : ndarray of shape (n_samples * n_scores,), dtype float64
+            Row-major; a C-contiguous (n_samples, n_scores) array's ``ravel()``.
 
         Returns
         -------
-        gradients, hessians : ndarray of shape (n_samples,), dtype float64
+        gradients, hessians : ndarray of shape (n_samples,) or (n_samples, n_scores)
         """
-        cdef Py_ssize_t n = y.shape[0]
-        if raw_score.shape[0] != n or sample_weight.shape[0] != n:
-            raise ValueError("y, raw_score and sample_weight must have the same length.")
-        gradients = np.empty(n, dtype=np.float64)
-        hessians = np.empty(n, dtype=np.float64)
+        cdef Py_ssize_t n = _check_lengths(y, raw_score, sample_weight, self.n_scores)
+        gradients = np.empty(n * self.n_scores, dtype=np.float64)
+        hessians = np.empty(n * self.n_scores, dtype=np.float64)
         cdef double[::1] g = gradients
         cdef double[::1] h = hessians
         if n > 0:
             self.gradient_hessian(&y[0], &raw_score[0], &sample_weight[0], &g[0], &h[0], n)
+        self._raise_error()
+        if self.n_scores > 1:
+            return gradients.reshape(n, self.n_scores), hessians.reshape(n, self.n_scores)
         return gradients, hessians
 
     def loss_sum_array(self, const double[::1] y, const double[::1] raw_score,
@@ -77,16 +235,53 @@ cdef class CyLoss:
         -------
         float
         """
-        cdef Py_ssize_t n = y.shape[0]
-        if raw_score.shape[0] != n or sample_weight.shape[0] != n:
-            raise ValueError("y, raw_score and sample_weight must have the same length.")
+        cdef Py_ssize_t n = _check_lengths(y, raw_score, sample_weight, self.n_scores)
         if n == 0:
             return 0.0
-        return self.loss_sum(&y[0], &raw_score[0], &sample_weight[0], n)
+        result = self.loss_sum(&y[0], &raw_score[0], &sample_weight[0], n)
+        self._raise_error()
+        return result
+
+    def metric_sum_array(self, const double[::1] y, const double[::1] raw_score,
+                         const double[::1] sample_weight):
+        """Return the weighted sum of the validation metric, computed from Python."""
+        cdef Py_ssize_t n = _check_lengths(y, raw_score, sample_weight, self.n_scores)
+        if n == 0:
+            return 0.0
+        result = self.metric_sum(&y[0], &raw_score[0], &sample_weight[0], n)
+        self._raise_error()
+        return result
+
+    def _raise_error(self):
+        if self.error is not None:
+            error, self.error = self.error, None
+            self.failed = False
+            raise error
+
+
+cdef Py_ssize_t _check_lengths(const double[::1] y, const double[::1] raw_score,
+                               const double[::1] sample_weight,
+                               Py_ssize_t n_scores) except -1:
+    cdef Py_ssize_t n = y.shape[0]
+    if raw_score.shape[0] != n * n_scores or sample_weight.shape[0] != n:
+        raise ValueError(
+            f"y, raw_score and sample_weight must have the same length (raw_score "
+            f"{n_scores} values per row), got {n}, {raw_score.shape[0]} and "
+            f"{sample_weight.shape[0]}.")
+    if n_scores > 1:
+        for i in range(n):
+            if not 0 <= y[i] < n_scores or y[i] != <Py_ssize_t>y[i]:
+                raise ValueError(f"y[{i}] = {y[i]!r} is not a class code in [0, {n_scores}).")
+    return n
 
 
 cdef class CyLogLoss(CyLoss):
-    """Binary cross-entropy on the logit scale; y is 0 or 1."""
+    """Binary cross-entropy on the logit scale; y holds class codes 0 and 1."""
+
+    name = "log_loss"
+
+    def __cinit__(self, *args, **kwargs):
+        self.link_name = "logit"
 
     cdef void gradient_hessian(
         self,
@@ -109,10 +304,81 @@ cdef class CyLogLoss(CyLoss):
         return ebm_log_loss_sum(y, raw_score, sample_weight, n)
 
 
-cdef class CySquaredError(CyLoss):
-    """Half squared error on the identity scale, so the hessian is the weight."""
+cdef class CyMulticlassLogLoss(CyLoss):
+    """Softmax cross-entropy over n_classes raw scores; y holds class codes 0..K-1."""
 
-    def __cinit__(self):
+    name = "log_loss"
+
+    def __cinit__(self, Py_ssize_t n_classes=3, *args, **kwargs):
+        if n_classes < 3:
+            raise ValueError(f"CyMulticlassLogLoss needs at least 3 classes, got {n_classes}.")
+        self.n_scores = n_classes
+        self.link_name = "softmax"
+
+    def __reduce__(self):
+        return (type(self), (self.n_scores,))
+
+    cdef void gradient_hessian(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        double* gradients,
+        double* hessians,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        # Per-class Newton terms: gradient w (p_k - [y = k]), hessian w p_k (1 - p_k).
+        ebm_softmax_gradient_hessian(y, raw_score, sample_weight, gradients, hessians, n,
+                                     self.n_scores)
+
+    cdef double loss_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        # w (log sum_k exp(r_k) - r_y), with the largest score factored out.
+        cdef Py_ssize_t i, k, start
+        cdef Py_ssize_t n_classes = self.n_scores
+        cdef double largest, total, result = 0.0
+        for i in range(n):
+            start = i * n_classes
+            largest = raw_score[start]
+            for k in range(1, n_classes):
+                if raw_score[start + k] > largest:
+                    largest = raw_score[start + k]
+            total = 0.0
+            for k in range(n_classes):
+                total += ebm_exp(raw_score[start + k] - largest)
+            result += sample_weight[i] * (
+                log(total) + largest - raw_score[start + <Py_ssize_t>y[i]])
+        return result
+
+    def inverse_link(self, raw_score):
+        """Return class probabilities, the softmax over the last axis."""
+        raw_score = np.asarray(raw_score, dtype=np.float64)
+        shifted = np.exp(raw_score - raw_score.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
+
+    def link(self, prediction):
+        """Return log-probabilities, one softmax preimage of the probabilities."""
+        return np.log(np.asarray(prediction, dtype=np.float64))
+
+    def init_score(self, y, sample_weight):
+        """Return the log of each class's weighted share."""
+        shares = np.bincount(np.asarray(y, dtype=np.intp), weights=sample_weight,
+                             minlength=self.n_scores)[:self.n_scores]
+        shares = np.maximum(shares / shares.sum(), 1e-12)
+        return np.log(shares)
+
+
+cdef class CySquaredError(CyLoss):
+    """Half squared error on the identity scale; its metric is the squared error."""
+
+    name = "rmse"
+
+    def __cinit__(self, *args, **kwargs):
         self.constant_hessian = True
 
     cdef void gradient_hessian(
@@ -136,9 +402,6 @@ cdef class CySquaredError(CyLoss):
         const double* sample_weight,
         Py_ssize_t n,
     ) noexcept nogil:
-        # Half the weighted squared residuals, matching the gradient above.
-        # Early stopping compares metrics relative to each other, so the
-        # factor 1/2 does not change when it stops.
         cdef Py_ssize_t i
         cdef double total = 0.0
         cdef double residual
@@ -146,3 +409,494 @@ cdef class CySquaredError(CyLoss):
             residual = raw_score[i] - y[i]
             total += 0.5 * sample_weight[i] * residual * residual
         return total
+
+    cdef double metric_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        return 2.0 * self.loss_sum(y, raw_score, sample_weight, n)
+
+
+cdef class CyPoissonDeviance(CyLoss):
+    """Poisson negative log-likelihood with a log link; the metric is the deviance."""
+
+    name = "poisson_deviance"
+
+    def __cinit__(self, *args, **kwargs):
+        self.link_name = "log"
+
+    cdef void gradient_hessian(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        double* gradients,
+        double* hessians,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double mu
+        for i in range(n):
+            mu = ebm_exp(raw_score[i])
+            gradients[i] = sample_weight[i] * (mu - y[i])
+            hessians[i] = sample_weight[i] * mu
+
+    cdef double loss_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double total = 0.0
+        for i in range(n):
+            total += sample_weight[i] * (ebm_exp(raw_score[i]) - y[i] * raw_score[i])
+        return total
+
+    cdef double metric_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        # Deviance 2 (y log(y / mu) - y + mu), with y log(y / mu) = 0 at y = 0.
+        cdef Py_ssize_t i
+        cdef double total = 0.0
+        cdef double mu, term
+        for i in range(n):
+            mu = ebm_exp(raw_score[i])
+            term = mu - y[i]
+            if y[i] > 0.0:
+                term += y[i] * (log(y[i]) - raw_score[i])
+            total += 2.0 * sample_weight[i] * term
+        return total
+
+    def validate_target(self, y, sample_weight):
+        """Require y >= 0 and a positive weighted sum of y."""
+        y = np.asarray(y, dtype=np.float64)
+        if (y < 0).any():
+            _first_bad_row(y, y < 0, self.name, "y >= 0", "Poisson targets are counts.")
+        if np.sum(y * sample_weight) <= 0:
+            raise ValueError(
+                f"objective {self.name!r} requires sum(y) > 0 over rows with positive weight, "
+                "but every such y is 0; the log of the mean would be -inf.")
+
+
+cdef class CyTweedieDeviance(CyLoss):
+    """Tweedie negative log-likelihood, 1 < variance_power < 2, with a log link."""
+
+    name = "tweedie_deviance"
+
+    def __cinit__(self, double variance_power=1.5, *args, **kwargs):
+        if not 1.0 < variance_power < 2.0:
+            raise ValueError(
+                f"tweedie_deviance needs 1 < variance_power < 2, got {variance_power!r}.")
+        self.variance_power = variance_power
+        self.link_name = "log"
+
+    def __reduce__(self):
+        return (type(self), (self.variance_power,))
+
+    cdef void gradient_hessian(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        double* gradients,
+        double* hessians,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double one_minus = 1.0 - self.variance_power
+        cdef double two_minus = 2.0 - self.variance_power
+        cdef double a, b
+        for i in range(n):
+            a = y[i] * ebm_exp(one_minus * raw_score[i])
+            b = ebm_exp(two_minus * raw_score[i])
+            gradients[i] = sample_weight[i] * (b - a)
+            hessians[i] = sample_weight[i] * (two_minus * b - one_minus * a)
+
+    cdef double loss_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double one_minus = 1.0 - self.variance_power
+        cdef double two_minus = 2.0 - self.variance_power
+        cdef double total = 0.0
+        for i in range(n):
+            total += sample_weight[i] * (
+                ebm_exp(two_minus * raw_score[i]) / two_minus
+                - y[i] * ebm_exp(one_minus * raw_score[i]) / one_minus)
+        return total
+
+    cdef double metric_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        # Deviance: 2 (y**(2-p) / ((1-p)(2-p)) - y mu**(1-p) / (1-p) + mu**(2-p) / (2-p)).
+        cdef Py_ssize_t i
+        cdef double one_minus = 1.0 - self.variance_power
+        cdef double two_minus = 2.0 - self.variance_power
+        cdef double total = 0.0
+        cdef double term
+        for i in range(n):
+            term = (ebm_exp(two_minus * raw_score[i]) / two_minus
+                    - y[i] * ebm_exp(one_minus * raw_score[i]) / one_minus)
+            if y[i] > 0.0:
+                term += pow(y[i], two_minus) / (one_minus * two_minus)
+            total += 2.0 * sample_weight[i] * term
+        return total
+
+    def validate_target(self, y, sample_weight):
+        """Require y >= 0 and a positive weighted sum of y."""
+        y = np.asarray(y, dtype=np.float64)
+        if (y < 0).any():
+            _first_bad_row(y, y < 0, self.name, "y >= 0", "Use a loss for signed targets.")
+        if np.sum(y * sample_weight) <= 0:
+            raise ValueError(
+                f"objective {self.name!r} requires sum(y) > 0 over rows with positive weight, "
+                "but every such y is 0.")
+
+
+cdef class CyGammaDeviance(CyLoss):
+    """Gamma negative log-likelihood with a log link; the metric is the deviance."""
+
+    name = "gamma_deviance"
+
+    def __cinit__(self, *args, **kwargs):
+        self.link_name = "log"
+
+    cdef void gradient_hessian(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        double* gradients,
+        double* hessians,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double ratio
+        for i in range(n):
+            ratio = y[i] * ebm_exp(-raw_score[i])
+            gradients[i] = sample_weight[i] * (1.0 - ratio)
+            hessians[i] = sample_weight[i] * ratio
+
+    cdef double loss_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double total = 0.0
+        for i in range(n):
+            total += sample_weight[i] * (y[i] * ebm_exp(-raw_score[i]) + raw_score[i])
+        return total
+
+    cdef double metric_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        # Deviance 2 (log(mu / y) + y / mu - 1).
+        cdef Py_ssize_t i
+        cdef double total = 0.0
+        for i in range(n):
+            total += 2.0 * sample_weight[i] * (
+                raw_score[i] - log(y[i]) + y[i] * ebm_exp(-raw_score[i]) - 1.0)
+        return total
+
+    def validate_target(self, y, sample_weight):
+        """Require y > 0."""
+        y = np.asarray(y, dtype=np.float64)
+        if (y <= 0).any():
+            _first_bad_row(y, y <= 0, self.name, "y > 0",
+                           "Gamma targets are positive amounts; use tweedie_deviance for zeros.")
+
+
+cdef class CyPseudoHuber(CyLoss):
+    """Pseudo-Huber loss delta**2 (sqrt(1 + (r / delta)**2) - 1) of the residual r."""
+
+    name = "pseudo_huber"
+
+    def __cinit__(self, double delta=1.0, *args, **kwargs):
+        if not 0.0 < delta < np.inf:
+            raise ValueError(f"pseudo_huber needs a finite delta > 0, got {delta!r}.")
+        self.delta = delta
+
+    def __reduce__(self):
+        return (type(self), (self.delta,))
+
+    def init_score(self, y, sample_weight):
+        """Return the constant that minimises the loss, starting from the weighted median."""
+        y = np.asarray(y, dtype=np.float64)
+        start = _weighted_quantile(y, sample_weight, 0.5)
+        return newton_constant(self, y, np.zeros(len(y)), sample_weight, start)
+
+    cdef void gradient_hessian(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        double* gradients,
+        double* hessians,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double scaled, root
+        for i in range(n):
+            scaled = (raw_score[i] - y[i]) / self.delta
+            root = sqrt(1.0 + scaled * scaled)
+            gradients[i] = sample_weight[i] * (raw_score[i] - y[i]) / root
+            hessians[i] = sample_weight[i] / (root * root * root)
+
+    cdef double loss_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double total = 0.0
+        cdef double scaled
+        for i in range(n):
+            scaled = (raw_score[i] - y[i]) / self.delta
+            total += sample_weight[i] * self.delta * self.delta * (sqrt(1.0 + scaled * scaled) - 1.0)
+        return total
+
+
+cdef class CyQuantile(CyLoss):
+    """Pinball loss of the alpha quantile.
+
+    The pinball loss has no second derivative, so the hessian is the sample
+    weight and each leaf takes a gradient step of size learning_rate.
+    """
+
+    name = "quantile"
+
+    def __cinit__(self, double alpha=0.5, *args, **kwargs):
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"quantile needs 0 < alpha < 1, got {alpha!r}.")
+        self.alpha = alpha
+        self.constant_hessian = True
+
+    def __reduce__(self):
+        return (type(self), (self.alpha,))
+
+    cdef void gradient_hessian(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        double* gradients,
+        double* hessians,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        for i in range(n):
+            if raw_score[i] > y[i]:
+                gradients[i] = sample_weight[i] * (1.0 - self.alpha)
+            else:
+                gradients[i] = -sample_weight[i] * self.alpha
+            hessians[i] = sample_weight[i]
+
+    cdef double loss_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double total = 0.0
+        cdef double residual
+        for i in range(n):
+            residual = y[i] - raw_score[i]
+            if residual >= 0.0:
+                total += sample_weight[i] * self.alpha * residual
+            else:
+                total -= sample_weight[i] * (1.0 - self.alpha) * residual
+        return total
+
+    def init_score(self, y, sample_weight):
+        """Return the weighted alpha quantile of y."""
+        return _weighted_quantile(y, sample_weight, self.alpha)
+
+
+cdef class CyRmseLog(CyLoss):
+    """Half squared error of the prediction exp(raw_score), with a log link.
+
+    The exact hessian mu (2 mu - y) turns negative where y > 2 mu, so the
+    Gauss-Newton term mu**2 takes its place; the gradient is exact.
+    """
+
+    name = "rmse_log"
+
+    def __cinit__(self, *args, **kwargs):
+        self.link_name = "log"
+
+    cdef void gradient_hessian(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        double* gradients,
+        double* hessians,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double mu
+        for i in range(n):
+            mu = ebm_exp(raw_score[i])
+            gradients[i] = sample_weight[i] * (mu - y[i]) * mu
+            hessians[i] = sample_weight[i] * mu * mu
+
+    cdef double loss_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef double total = 0.0
+        cdef double residual
+        for i in range(n):
+            residual = ebm_exp(raw_score[i]) - y[i]
+            total += 0.5 * sample_weight[i] * residual * residual
+        return total
+
+    def validate_target(self, y, sample_weight):
+        """Require y >= 0 and a positive weighted mean, because the log link needs it."""
+        y = np.asarray(y, dtype=np.float64)
+        if (y < 0).any():
+            _first_bad_row(y, y < 0, self.name, "y >= 0", "Use 'rmse' for signed targets.")
+        if np.sum(y * sample_weight) <= 0:
+            raise ValueError(
+                f"objective {self.name!r} requires sum(y) > 0 over rows with positive weight.")
+
+
+cdef class CyPythonLoss(CyLoss):
+    """Adapter that runs a loss written in Python inside the boosting loop.
+
+    Every call takes the GIL and passes numpy views of the core's arrays to
+    the Python object, so bags in other threads wait while it runs.
+    """
+
+    def __init__(self, python_loss):
+        self.python_loss = python_loss
+        self.link_name = str(getattr(python_loss, "link_name", "custom"))
+        self.constant_hessian = bool(getattr(python_loss, "constant_hessian", False))
+
+    def __reduce__(self):
+        return (type(self), (self.python_loss,))
+
+    @property
+    def name(self):
+        return str(getattr(self.python_loss, "name", type(self.python_loss).__name__))
+
+    cdef void gradient_hessian(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        double* gradients,
+        double* hessians,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        with gil:
+            self._gradient_hessian(y, raw_score, sample_weight, gradients, hessians, n)
+
+    cdef void _gradient_hessian(self, const double* y, const double* raw_score,
+                                const double* sample_weight, double* gradients,
+                                double* hessians, Py_ssize_t n) noexcept:
+        cdef const double[::1] g_view
+        cdef const double[::1] h_view
+        if self.error is not None or n == 0:
+            return
+        try:
+            g, h = self.python_loss.gradient_hessian(
+                _view(y, n), _view(raw_score, n), _view(sample_weight, n))
+            g_view = np.ascontiguousarray(g, dtype=np.float64).reshape(-1)
+            h_view = np.ascontiguousarray(h, dtype=np.float64).reshape(-1)
+            if g_view.shape[0] != n or h_view.shape[0] != n:
+                raise ValueError(
+                    f"{self.name}.gradient_hessian must return two arrays of length {n}, got "
+                    f"{g_view.shape[0]} and {h_view.shape[0]}.")
+            memcpy(gradients, &g_view[0], n * sizeof(double))
+            memcpy(hessians, &h_view[0], n * sizeof(double))
+        except BaseException as exc:
+            self.error = exc
+            self.failed = True
+
+    cdef double loss_sum(
+        self,
+        const double* y,
+        const double* raw_score,
+        const double* sample_weight,
+        Py_ssize_t n,
+    ) noexcept nogil:
+        with gil:
+            return self._loss_sum(y, raw_score, sample_weight, n)
+
+    cdef double _loss_sum(self, const double* y, const double* raw_score,
+                          const double* sample_weight, Py_ssize_t n) noexcept:
+        if self.error is not None or n == 0:
+            return 0.0
+        try:
+            return float(np.sum(self.python_loss.loss(
+                _view(y, n), _view(raw_score, n), _view(sample_weight, n))))
+        except BaseException as exc:
+            self.error = exc
+            self.failed = True
+            return 0.0
+
+    def inverse_link(self, raw_score):
+        """Use the Python loss's inverse_link when it has one."""
+        if hasattr(self.python_loss, "inverse_link"):
+            return np.asarray(self.python_loss.inverse_link(np.asarray(raw_score, np.float64)),
+                              dtype=np.float64)
+        return CyLoss.inverse_link(self, raw_score)
+
+    def link(self, prediction):
+        """Use the Python loss's link function when it has one."""
+        if hasattr(self.python_loss, "link"):
+            return np.asarray(self.python_loss.link(np.asarray(prediction, np.float64)),
+                              dtype=np.float64)
+        return CyLoss.link(self, prediction)
+
+    def init_score(self, y, sample_weight):
+        """Use the Python loss's init_score when it has one."""
+        if hasattr(self.python_loss, "init_score"):
+            return float(self.python_loss.init_score(y, sample_weight))
+        return CyLoss.init_score(self, y, sample_weight)
+
+    def validate_target(self, y, sample_weight):
+        """Use the Python loss's validate_target when it has one."""
+        if hasattr(self.python_loss, "validate_target"):
+            self.python_loss.validate_target(y, sample_weight)
+
+
+cdef object _view(const double* data, Py_ssize_t n):
+    # A read-only numpy view of a core buffer, valid during the call only.
+    cdef double[::1] view = <double[:n]> <double*> data
+    array = np.asarray(view)
+    array.flags.writeable = False
+    return array

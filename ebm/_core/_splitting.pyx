@@ -27,7 +27,8 @@ from libc.stdlib cimport free, malloc, qsort
 from ._common cimport Rng, rng_below, rng_seed
 
 
-cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves) noexcept nogil:
+cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves,
+                                      Py_ssize_t n_scores) noexcept nogil:
     cdef SplitWorkspace* ws = <SplitWorkspace*>malloc(sizeof(SplitWorkspace))
     if ws == NULL:
         return NULL
@@ -35,9 +36,12 @@ cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves) noexc
         max_leaves = 1
     ws.capacity = capacity
     ws.max_leaves = max_leaves
-    ws.unit_gradients = <double*>malloc((capacity + 1) * sizeof(double))
-    ws.unit_hessians = <double*>malloc((capacity + 1) * sizeof(double))
+    ws.n_scores = n_scores
+    ws.unit_gradients = <double*>malloc((capacity + 1) * n_scores * sizeof(double))
+    ws.unit_hessians = <double*>malloc((capacity + 1) * n_scores * sizeof(double))
     ws.unit_counts = <double*>malloc((capacity + 1) * sizeof(double))
+    ws.rare_gradients = <double*>malloc(n_scores * sizeof(double))
+    ws.rare_hessians = <double*>malloc(n_scores * sizeof(double))
     ws.bin_unit = <Py_ssize_t*>malloc(capacity * sizeof(Py_ssize_t))
     ws.sort_items = <SortItem*>malloc(capacity * sizeof(SortItem))
     ws.positions = <Py_ssize_t*>malloc(capacity * sizeof(Py_ssize_t))
@@ -45,9 +49,10 @@ cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves) noexc
     ws.leaf_end = <Py_ssize_t*>malloc(max_leaves * sizeof(Py_ssize_t))
     ws.leaf_split = <Py_ssize_t*>malloc(max_leaves * sizeof(Py_ssize_t))
     ws.leaf_split_gain = <double*>malloc(max_leaves * sizeof(double))
-    ws.leaf_value = <double*>malloc(max_leaves * sizeof(double))
-    ws.spare_update = <double*>malloc(capacity * sizeof(double))
+    ws.leaf_value = <double*>malloc(max_leaves * n_scores * sizeof(double))
+    ws.spare_update = <double*>malloc(capacity * n_scores * sizeof(double))
     if (ws.unit_gradients == NULL or ws.unit_hessians == NULL or ws.unit_counts == NULL
+            or ws.rare_gradients == NULL or ws.rare_hessians == NULL
             or ws.bin_unit == NULL or ws.sort_items == NULL or ws.positions == NULL
             or ws.leaf_start == NULL or ws.leaf_end == NULL or ws.leaf_split == NULL
             or ws.leaf_split_gain == NULL or ws.leaf_value == NULL
@@ -63,6 +68,8 @@ cdef void workspace_free(SplitWorkspace* ws) noexcept nogil:
     free(ws.unit_gradients)
     free(ws.unit_hessians)
     free(ws.unit_counts)
+    free(ws.rare_gradients)
+    free(ws.rare_hessians)
     free(ws.bin_unit)
     free(ws.sort_items)
     free(ws.positions)
@@ -127,12 +134,39 @@ cdef int _compare_items(const void* a, const void* b) noexcept nogil:
     return 0
 
 
-cdef inline void _push_unit(SplitWorkspace* ws, Py_ssize_t unit, double g, double h,
-                            double c) noexcept nogil:
-    # Units are stored as prefix sums: entry unit + 1 holds the sums of units 0..unit.
-    ws.unit_gradients[unit + 1] = ws.unit_gradients[unit] + g
-    ws.unit_hessians[unit + 1] = ws.unit_hessians[unit] + h
+cdef inline void _push_unit(SplitWorkspace* ws, Py_ssize_t unit, const double* g,
+                            const double* h, double c) noexcept nogil:
+    # Units are stored as prefix sums: entry unit + 1 holds the sums of units
+    # 0..unit, with n_scores values per entry for gradients and hessians.
+    cdef Py_ssize_t k
+    cdef Py_ssize_t n_scores = ws.n_scores
+    for k in range(n_scores):
+        ws.unit_gradients[(unit + 1) * n_scores + k] = ws.unit_gradients[unit * n_scores + k] + g[k]
+        ws.unit_hessians[(unit + 1) * n_scores + k] = ws.unit_hessians[unit * n_scores + k] + h[k]
     ws.unit_counts[unit + 1] = ws.unit_counts[unit] + c
+
+
+cdef Py_ssize_t _sort_score(const double* sum_gradients, const double* sum_hessians,
+                            Py_ssize_t n_bins, Py_ssize_t n_scores,
+                            double cat_smooth) noexcept nogil:
+    # Score whose gradient ratio orders the categories: the only one when
+    # n_scores is 1, else the class whose categories differ most, measured by
+    # the sum over categories of G**2 / (H + cat_smooth).
+    cdef Py_ssize_t k, bin_idx, best = 0
+    cdef double strength, best_strength = -1.0, g, denominator
+    if n_scores == 1:
+        return 0
+    for k in range(n_scores):
+        strength = 0.0
+        for bin_idx in range(1, n_bins - 1):
+            g = sum_gradients[bin_idx * n_scores + k]
+            denominator = sum_hessians[bin_idx * n_scores + k] + cat_smooth
+            if denominator > 0.0:
+                strength += g * g / denominator
+        if strength > best_strength:
+            best_strength = strength
+            best = k
+    return best
 
 
 cdef Py_ssize_t _layout_units(
@@ -147,40 +181,49 @@ cdef Py_ssize_t _layout_units(
 ) noexcept nogil:
     # Arrange the bins into ordered units; return the number of units.
     # missing_position: 0 = not a unit, 1 = first unit, 2 = last unit.
+    cdef Py_ssize_t n_scores = ws.n_scores
     cdef Py_ssize_t n_units = 0
     cdef Py_ssize_t n_items = 0
-    cdef Py_ssize_t bin_idx, item_idx
+    cdef Py_ssize_t bin_idx, item_idx, k, key_score
     cdef Py_ssize_t last_value_bin = n_bins - 2
-    cdef double rare_g = 0.0, rare_h = 0.0, rare_c = 0.0
+    cdef double rare_c = 0.0
     cdef bint has_rare = False
 
     for bin_idx in range(n_bins):
         ws.bin_unit[bin_idx] = -1
-    ws.unit_gradients[0] = 0.0
-    ws.unit_hessians[0] = 0.0
+    for k in range(n_scores):
+        ws.unit_gradients[k] = 0.0
+        ws.unit_hessians[k] = 0.0
+        ws.rare_gradients[k] = 0.0
+        ws.rare_hessians[k] = 0.0
     ws.unit_counts[0] = 0.0
 
     if missing_position == 1:
         ws.bin_unit[0] = n_units
-        _push_unit(ws, n_units, sum_gradients[0], sum_hessians[0], counts[0])
+        _push_unit(ws, n_units, sum_gradients, sum_hessians, counts[0])
         n_units += 1
 
     if sort_categories:
         # Rare and empty categories share one unit; the rest sort by gradient ratio.
+        key_score = _sort_score(sum_gradients, sum_hessians, n_bins, n_scores,
+                                params.cat_smooth)
         for bin_idx in range(1, last_value_bin + 1):
             if counts[bin_idx] < params.min_cat_samples:
                 has_rare = True
-                rare_g += sum_gradients[bin_idx]
-                rare_h += sum_hessians[bin_idx]
+                for k in range(n_scores):
+                    ws.rare_gradients[k] += sum_gradients[bin_idx * n_scores + k]
+                    ws.rare_hessians[k] += sum_hessians[bin_idx * n_scores + k]
                 rare_c += counts[bin_idx]
                 ws.bin_unit[bin_idx] = -2
             else:
                 ws.sort_items[n_items].key = _category_key(
-                    sum_gradients[bin_idx], sum_hessians[bin_idx], params.cat_smooth)
+                    sum_gradients[bin_idx * n_scores + key_score],
+                    sum_hessians[bin_idx * n_scores + key_score], params.cat_smooth)
                 ws.sort_items[n_items].bin_idx = bin_idx
                 n_items += 1
         if has_rare:
-            ws.sort_items[n_items].key = _category_key(rare_g, rare_h, params.cat_smooth)
+            ws.sort_items[n_items].key = _category_key(
+                ws.rare_gradients[key_score], ws.rare_hessians[key_score], params.cat_smooth)
             ws.sort_items[n_items].bin_idx = -1
             n_items += 1
         qsort(ws.sort_items, n_items, sizeof(SortItem), _compare_items)
@@ -188,38 +231,39 @@ cdef Py_ssize_t _layout_units(
             bin_idx = ws.sort_items[item_idx].bin_idx
             if bin_idx >= 0:
                 ws.bin_unit[bin_idx] = n_units
-                _push_unit(ws, n_units, sum_gradients[bin_idx], sum_hessians[bin_idx],
-                           counts[bin_idx])
+                _push_unit(ws, n_units, sum_gradients + bin_idx * n_scores,
+                           sum_hessians + bin_idx * n_scores, counts[bin_idx])
             else:
                 for bin_idx in range(1, last_value_bin + 1):
                     if ws.bin_unit[bin_idx] == -2:
                         ws.bin_unit[bin_idx] = n_units
-                _push_unit(ws, n_units, rare_g, rare_h, rare_c)
+                _push_unit(ws, n_units, ws.rare_gradients, ws.rare_hessians, rare_c)
             n_units += 1
     else:
         for bin_idx in range(1, last_value_bin + 1):
             ws.bin_unit[bin_idx] = n_units
-            _push_unit(ws, n_units, sum_gradients[bin_idx], sum_hessians[bin_idx],
-                       counts[bin_idx])
+            _push_unit(ws, n_units, sum_gradients + bin_idx * n_scores,
+                       sum_hessians + bin_idx * n_scores, counts[bin_idx])
             n_units += 1
 
     if missing_position == 2:
         ws.bin_unit[0] = n_units
-        _push_unit(ws, n_units, sum_gradients[0], sum_hessians[0], counts[0])
+        _push_unit(ws, n_units, sum_gradients, sum_hessians, counts[0])
         n_units += 1
     return n_units
 
 
 cdef void _best_split(SplitWorkspace* ws, Py_ssize_t leaf, const SplitParams* params) noexcept nogil:
     # Scan every cut of the leaf's units [start, end) for the best valid split.
+    # With several scores the gains add up and the hessian limits apply to
+    # the hessians summed over scores.
+    cdef Py_ssize_t n_scores = ws.n_scores
     cdef Py_ssize_t start = ws.leaf_start[leaf]
     cdef Py_ssize_t end = ws.leaf_end[leaf]
-    cdef Py_ssize_t position
-    cdef double g_total = ws.unit_gradients[end] - ws.unit_gradients[start]
-    cdef double h_total = ws.unit_hessians[end] - ws.unit_hessians[start]
+    cdef Py_ssize_t position, k
     cdef double c_total = ws.unit_counts[end] - ws.unit_counts[start]
-    cdef double parent = _node_score(g_total, h_total, params)
-    cdef double g_left, h_left, c_left, gain
+    cdef double g_total, h_total, g_left, h_left, c_left, gain
+    cdef double h_left_sum, h_right_sum
     cdef double best_gain = -INFINITY
     cdef Py_ssize_t best_position = -1
 
@@ -229,12 +273,30 @@ cdef void _best_split(SplitWorkspace* ws, Py_ssize_t leaf, const SplitParams* pa
             continue
         if c_total - c_left < params.min_samples_leaf:
             break
-        h_left = ws.unit_hessians[position] - ws.unit_hessians[start]
-        if h_left < params.min_hessian or h_total - h_left < params.min_hessian:
+        h_left_sum = 0.0
+        h_right_sum = 0.0
+        for k in range(n_scores):
+            h_left = (ws.unit_hessians[position * n_scores + k]
+                      - ws.unit_hessians[start * n_scores + k])
+            h_total = (ws.unit_hessians[end * n_scores + k]
+                       - ws.unit_hessians[start * n_scores + k])
+            h_left_sum += h_left
+            h_right_sum += h_total - h_left
+        if h_left_sum < params.min_hessian or h_right_sum < params.min_hessian:
             continue
-        g_left = ws.unit_gradients[position] - ws.unit_gradients[start]
-        gain = (_node_score(g_left, h_left, params)
-                + _node_score(g_total - g_left, h_total - h_left, params) - parent)
+        gain = 0.0
+        for k in range(n_scores):
+            g_total = (ws.unit_gradients[end * n_scores + k]
+                       - ws.unit_gradients[start * n_scores + k])
+            h_total = (ws.unit_hessians[end * n_scores + k]
+                       - ws.unit_hessians[start * n_scores + k])
+            g_left = (ws.unit_gradients[position * n_scores + k]
+                      - ws.unit_gradients[start * n_scores + k])
+            h_left = (ws.unit_hessians[position * n_scores + k]
+                      - ws.unit_hessians[start * n_scores + k])
+            gain += (_node_score(g_left, h_left, params)
+                     + _node_score(g_total - g_left, h_total - h_left, params)
+                     - _node_score(g_total, h_total, params))
         if gain > best_gain:
             best_gain = gain
             best_position = position
@@ -319,13 +381,12 @@ cdef double _fill_update(
     double* update,
 ) noexcept nogil:
     # Lay out units, grow the tree and write each bin's update; return the gain.
+    cdef Py_ssize_t n_scores = ws.n_scores
     cdef Py_ssize_t n_units = _layout_units(
         sum_gradients, sum_hessians, counts, n_bins, sort_categories, missing_position,
         params, ws)
-    cdef Py_ssize_t n_leaves, leaf, position, bin_idx, unit
-    cdef double g, h, gain = 0.0
-    cdef double g_total = ws.unit_gradients[n_units]
-    cdef double h_total = ws.unit_hessians[n_units]
+    cdef Py_ssize_t n_leaves, leaf, position, bin_idx, unit, k
+    cdef double g, h, g_total, h_total, gain = 0.0
 
     if random_splits:
         n_leaves = _grow_random(ws, n_units, rng)
@@ -333,25 +394,39 @@ cdef double _fill_update(
         n_leaves = _grow_best_first(ws, n_units, params)
 
     for leaf in range(n_leaves):
-        g = ws.unit_gradients[ws.leaf_end[leaf]] - ws.unit_gradients[ws.leaf_start[leaf]]
-        h = ws.unit_hessians[ws.leaf_end[leaf]] - ws.unit_hessians[ws.leaf_start[leaf]]
-        ws.leaf_value[leaf] = _leaf_value(g, h, params)
-        gain += _node_score(g, h, params)
+        for k in range(n_scores):
+            g = (ws.unit_gradients[ws.leaf_end[leaf] * n_scores + k]
+                 - ws.unit_gradients[ws.leaf_start[leaf] * n_scores + k])
+            h = (ws.unit_hessians[ws.leaf_end[leaf] * n_scores + k]
+                 - ws.unit_hessians[ws.leaf_start[leaf] * n_scores + k])
+            ws.leaf_value[leaf * n_scores + k] = _leaf_value(g, h, params)
+            gain += _node_score(g, h, params)
         # Reuse positions as the unit -> leaf map.
         for position in range(ws.leaf_start[leaf], ws.leaf_end[leaf]):
             ws.positions[position] = leaf
 
     for bin_idx in range(n_bins):
         unit = ws.bin_unit[bin_idx]
-        update[bin_idx] = ws.leaf_value[ws.positions[unit]] if unit >= 0 else 0.0
+        for k in range(n_scores):
+            if unit >= 0:
+                update[bin_idx * n_scores + k] = ws.leaf_value[ws.positions[unit] * n_scores + k]
+            else:
+                update[bin_idx * n_scores + k] = 0.0
 
     if missing_position == 0:
         # The missing bin is a leaf of its own.
-        update[0] = _leaf_value(sum_gradients[0], sum_hessians[0], params)
-        gain += _node_score(sum_gradients[0], sum_hessians[0], params)
-        g_total += sum_gradients[0]
-        h_total += sum_hessians[0]
-    return gain - _node_score(g_total, h_total, params)
+        for k in range(n_scores):
+            update[k] = _leaf_value(sum_gradients[k], sum_hessians[k], params)
+            gain += _node_score(sum_gradients[k], sum_hessians[k], params)
+
+    for k in range(n_scores):
+        g_total = ws.unit_gradients[n_units * n_scores + k]
+        h_total = ws.unit_hessians[n_units * n_scores + k]
+        if missing_position == 0:
+            g_total += sum_gradients[k]
+            h_total += sum_hessians[k]
+        gain -= _node_score(g_total, h_total, params)
+    return gain
 
 
 cdef double find_term_update(
@@ -384,7 +459,7 @@ cdef double find_term_update(
     gain_high = _fill_update(sum_gradients, sum_hessians, counts, n_bins, sort_categories,
                              random_splits, 2, params, rng, ws, ws.spare_update)
     if gain_high > gain_low:
-        for bin_idx in range(n_bins):
+        for bin_idx in range(n_bins * ws.n_scores):
             update[bin_idx] = ws.spare_update[bin_idx]
         return gain_high
     return gain_low
@@ -443,7 +518,7 @@ def term_update(const double[::1] sum_gradients, const double[::1] sum_hessians,
     rng_seed(&rng, seed)
     update = np.zeros(n_bins, dtype=np.float64)
     cdef double[::1] update_view = update
-    cdef SplitWorkspace* ws = workspace_create(n_bins, max_leaves)
+    cdef SplitWorkspace* ws = workspace_create(n_bins, max_leaves, 1)
     if ws == NULL:
         raise MemoryError()
     try:
