@@ -1,5 +1,6 @@
 """The two estimators. ``fit`` reads as a list of named steps, each a function."""
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -141,9 +142,14 @@ class _EBMBase(BaseEstimator):
             raise ValueError(
                 f"feature_types has {len(feature_types)} entries but X has "
                 f"{len(data.columns)} columns.")
+        # Cut points and categories come from the rows with positive weight only,
+        # so rows with weight 0 have no effect on the model.
+        weighted = data.sample_weight > 0
         self._feature_bins = [
-            binning.fit_feature_bins(column, None if feature_types is None else feature_types[i],
-                                     self.max_bins)
+            binning.fit_feature_bins(
+                column if weighted.all() else dataclasses.replace(column,
+                                                                  values=column.values[weighted]),
+                None if feature_types is None else feature_types[i], self.max_bins)
             for i, column in enumerate(data.columns)]
         X_binned = binning.bin_columns(data.columns, self._feature_bins)
         self._fitted_with_names = data.input_names is not None

@@ -487,3 +487,29 @@ def test_huge_regression_target_rejected():
 
     with pytest.raises(ValueError, match="Rescale y"):
         ExplainableBoostingRegressor(n_jobs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator, make_y", [
+    (ExplainableBoostingClassifier, lambda rng, n: (rng.random(n) < 0.4).astype(int)),
+    (ExplainableBoostingRegressor, lambda rng, n: rng.normal(size=n)),
+], ids=["classifier", "regressor"])
+def test_zero_weight_rows_same_as_dropped(estimator, make_y):
+    rng = np.random.default_rng(4)
+    n = 300
+    X = pd.DataFrame({"x": rng.normal(size=n), "city": rng.choice(["a", "b", "c"], size=n)})
+    y = make_y(rng, n)
+    extra = pd.DataFrame({"x": rng.normal(loc=5.0, size=40),
+                          "city": rng.choice(["a", "z"], size=40)})
+    X_all = pd.concat([X, extra], ignore_index=True)
+    y_all = np.concatenate([y, make_y(rng, 40)])
+    weights = np.concatenate([np.ones(n), np.zeros(40)])
+    params = dict(outer_bags=2, max_rounds=200, n_jobs=1, min_samples_leaf=20)
+
+    dropped = estimator(**params).fit(X, y)
+    weighted = estimator(**params).fit(X_all, y_all, sample_weight=weights)
+
+    # Zero-weight rows still shift which rows share a partial sum, so the two
+    # models agree to rounding, not bit for bit.
+    np.testing.assert_allclose(weighted.intercept_, dropped.intercept_, rtol=0, atol=1e-12)
+    for a, b in zip(weighted.term_scores_, dropped.term_scores_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

@@ -659,7 +659,9 @@ def test_adjust_intercept_far_start(spec, offset):
 
 def test_adjust_intercept_symmetric_newton_step():
     # One row with residual delta and weight 2.875, where the Newton step rounds to
-    # exactly -2 delta. Weight 1 rounds it differently and hides the cycle.
+    # exactly -2 delta and lands on the mirror point, whose loss is the same. A search
+    # that accepts steps of equal loss cycles between the two points. Weight 1 rounds
+    # the step differently and hides the cycle.
     loss = CyPseudoHuber(0.75)
 
     shift = adjust_intercept(loss, np.array([0.0]), np.array([0.75]), np.array([2.875]))

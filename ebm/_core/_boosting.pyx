@@ -542,7 +542,9 @@ def boost_bag(
                 offset = s.term_offset[term_idx]
                 feature_bins = X_ptr + term_feature_ptr[term_idx] * n_samples
                 for i in range(n_train):
-                    s.counts[offset + feature_bins[train_ptr[i]]] += 1.0
+                    # Rows with weight 0 count for nothing, min_samples_leaf included.
+                    if s.weight_train[i] > 0.0:
+                        s.counts[offset + feature_bins[train_ptr[i]]] += 1.0
                 if loss.constant_hessian and n_scores == 1:
                     n_bins = s.term_offset[term_idx + 1] - offset
                     memset(s.sum_hessians, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
