@@ -121,9 +121,13 @@ def parse_objective(objective):
             f"{sorted(_BUILTIN_LOSSES)} or their aliases {sorted(_ALIASES)}, optionally with "
             "parameters such as 'quantile:alpha=0.9'.")
     params = dict(_BUILTIN_LOSSES[name][1])
+    seen = set()
     for item in filter(None, (part.strip() for part in param_text.split(";"))):
         key, equals, value = item.partition("=")
         key = key.strip()
+        if key in seen:
+            raise ValueError(f"objective {objective!r} sets {key} twice; set it once.")
+        seen.add(key)
         if not equals or key not in params:
             accepted = (f"its parameters are {sorted(params)}, written as 'name=value'"
                         if params else "it takes no parameters")
@@ -158,6 +162,10 @@ def make_loss(objective, is_classifier, n_classes=2):
     -------
     CyLoss
     """
+    if isinstance(objective, type):
+        raise TypeError(
+            f"objective is the class {objective.__name__}; pass an instance of it, e.g. "
+            f"objective={objective.__name__}().")
     if isinstance(objective, CyLoss):
         if objective.n_scores != (n_classes if n_classes > 2 else 1):
             raise ValueError(

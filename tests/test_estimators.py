@@ -354,8 +354,8 @@ def test_zero_weight_rows_ignored_regressor(cps_sample, fast_params):
 
 
 def test_zero_weight_rows_ignored_classifier(hi_sample, fast_params):
-    # validation_size=0: the stratified validation split depends on every row's label,
-    # zero weight or not, so flipped labels would move rows between the bags' splits.
+    # Without validation rows; test_zero_weight_targets_change_no_prediction covers
+    # the case with early stopping.
     X, y = hi_sample
     sample_weight = np.where(np.arange(len(y)) % 4 == 0, 0.0, 1.0)
     flipped = np.where(sample_weight == 0, 1 - y, y)

@@ -811,7 +811,7 @@ def test_make_loss_wraps_python_loss():
     (None, False, TypeError, r"got NoneType"),
     (b"rmse", False, TypeError, r"got bytes"),
     (GradientOnly(), False, TypeError, r"gradient_hessian and loss methods; got GradientOnly"),
-    (CySquaredError, False, TypeError, r"got type"),
+    (CySquaredError, False, TypeError, r"pass an instance of it"),
 ])
 def test_make_loss_errors(objective, is_classifier, error, match):
     with pytest.raises(error, match=match):

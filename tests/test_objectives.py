@@ -75,7 +75,7 @@ def positive_only_at_zero_weight(y, sample_weight):
 
 @pytest.mark.parametrize("objective, change, match", [
     ("poisson", with_values({7: -2.5, 12: -1.0}),
-     r"objective 'poisson_deviance' requires y >= 0, but y has 2 values that break it, the "
+     r"objective 'poisson_deviance' requires y >= 0, but 2 values of y break it, the "
      r"first at row 7 \(y = -2\.5\)"),
     ("poisson_deviance", all_zero,
      r"objective 'poisson_deviance' requires sum\(y\) > 0 over rows with positive weight, but "
@@ -83,17 +83,17 @@ def positive_only_at_zero_weight(y, sample_weight):
     ("poisson", positive_only_at_zero_weight,
      r"'poisson_deviance' requires sum\(y\) > 0 over rows with positive weight"),
     ("gamma", with_values({3: 0.0}),
-     r"objective 'gamma_deviance' requires y > 0, but y has 1 values that break it, the first "
+     r"objective 'gamma_deviance' requires y > 0, but 1 value of y breaks it, the first "
      r"at row 3 \(y = 0\.0\)"),
     ("gamma_deviance", with_values({5: -1.0, 2: 0.0}),
      r"'gamma_deviance' requires y > 0, .* the first at row 2 \(y = 0\.0\)"),
     ("tweedie", with_values({9: -0.5}),
-     r"objective 'tweedie_deviance' requires y >= 0, but y has 1 values that break it, the "
+     r"objective 'tweedie_deviance' requires y >= 0, but 1 value of y breaks it, the "
      r"first at row 9 \(y = -0\.5\)"),
     ("tweedie_deviance:variance_power=1.2", all_zero,
      r"'tweedie_deviance' requires sum\(y\) > 0 over rows with positive weight"),
     ("rmse_log", with_values({0: -3.0}),
-     r"objective 'rmse_log' requires y >= 0, but y has 1 values that break it, the first at "
+     r"objective 'rmse_log' requires y >= 0, but 1 value of y breaks it, the first at "
      r"row 0 \(y = -3\.0\)"),
     ("rmse_log", all_zero, r"'rmse_log' requires sum\(y\) > 0 over rows with positive weight"),
 ])

@@ -34,9 +34,11 @@ def _sigmoid(raw_score):
 def _first_bad_row(y, bad, name, rule, fix):
     # Raise a ValueError naming the loss, its rule and the first offending row.
     first = int(np.flatnonzero(bad)[0])
+    n_bad = int(np.count_nonzero(bad))
+    values = "value of y breaks" if n_bad == 1 else "values of y break"
     raise ValueError(
-        f"objective {name!r} requires {rule}, but y has {int(np.count_nonzero(bad))} "
-        f"values that break it, the first at row {first} (y = {float(y[first])!r}). {fix}")
+        f"objective {name!r} requires {rule}, but {n_bad} {values} it, the first at "
+        f"row {first} (y = {float(y[first])!r}). {fix}")
 
 
 def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0):
