@@ -30,7 +30,7 @@ class Loss:
     bags boosting in other threads wait meanwhile. On CPS1988 a numpy
     re-implementation of squared error fitted 2.25 times slower than the
     built-in "rmse" with 2 threads on a 2-core machine
-    (``bench/custom_loss_cost.py``); the factor grows with the share of time
+    (``bench/custom_loss_cost.py``). The factor grows with the share of time
     the loss takes.
 
     Subclasses implement ``gradient_hessian`` and ``loss``; the other methods
@@ -145,8 +145,8 @@ def parse_objective(objective):
 def make_loss(objective, is_classifier, n_classes=2):
     """Return the compiled loss for ``objective``.
 
-    A custom loss given to the classifier sees y as class codes 0 and 1, and
-    its ``inverse_link`` must map raw scores to the probability of class 1.
+    A custom loss given to the classifier receives y as class codes 0 and 1,
+    and its ``inverse_link`` must map raw scores to the probability of class 1.
 
     Parameters
     ----------
@@ -198,9 +198,9 @@ def make_loss(objective, is_classifier, n_classes=2):
 def adjust_intercept(loss, y, raw_score, sample_weight):
     """Return the intercept shift that minimises the loss of ``raw_score + shift``.
 
-    Closed forms for squared error (mean residual) and quantile (a weighted
-    quantile of the residuals); damped Newton's method otherwise, per class
-    (a diagonal Newton step) for multiclass.
+    Squared error and quantile have closed forms: the mean residual and a
+    weighted quantile of the residuals. Other losses use damped Newton's
+    method, with a diagonal Newton step per class for multiclass.
     """
     if isinstance(loss, CySquaredError):
         return float(np.average(y - raw_score, weights=sample_weight))
