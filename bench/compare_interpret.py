@@ -590,8 +590,11 @@ def format_markdown_report(rows: Sequence[ComparisonRow], args: argparse.Namespa
         "",
         format_table(rows, markdown=True),
         "",
-        f"Acceptance: ROC AUC >= InterpretML - {AUC_TOLERANCE}, "
-        f"RMSE <= InterpretML * {1 + RMSE_RELATIVE_TOLERANCE}. "
+        f"Acceptance: ROC AUC >= InterpretML - {AUC_TOLERANCE}; "
+        f"log-loss <= InterpretML * {1 + LOG_LOSS_RELATIVE_TOLERANCE}; "
+        f"RMSE and Poisson deviance <= InterpretML * {1 + RMSE_RELATIVE_TOLERANCE}; "
+        f"fraction below a predicted quantile within {QUANTILE_COVERAGE_TOLERANCE} of its "
+        "level. "
         "Scores come from the first fit. Fit times are in seconds, the median over "
         f"repeats={args.repeats} fits per library.",
         "",
