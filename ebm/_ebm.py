@@ -349,7 +349,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
     def _encode_classes(self, y):
         if type_of_target(y) == "continuous":
             raise ValueError(
-                "y holds non-integral numbers, as a regression target does; "
+                "y contains non-integral numbers, as a regression target does, but "
                 "ExplainableBoostingClassifier needs class labels. Use "
                 "ExplainableBoostingRegressor for a numeric target.")
         try:

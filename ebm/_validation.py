@@ -79,7 +79,7 @@ def _column_from_array(name, values):
     if values.dtype.kind in "mM":
         _reject_datetime(name, str(values.dtype))
     if values.dtype.kind == "c":
-        raise TypeError(f"Column {name!r} holds complex numbers, which ebm cannot bin.")
+        raise TypeError(f"Column {name!r} contains complex numbers, which ebm cannot bin. Split them into real and imaginary columns.")
     return RawColumn(name, "object", _normalise_object(values))
 
 
@@ -255,7 +255,7 @@ def match_columns(columns, input_names, feature_names_in, fitted_with_names):
             first = next(i for i, (a, b) in enumerate(zip(input_names, feature_names_in))
                          if a != b)
             raise ValueError(
-                f"X's columns are in a different order than in fit: position {first} holds "
+                f"X's columns are in a different order than in fit: position {first} contains "
                 f"{input_names[first]!r} where {feature_names_in[first]!r} was expected. "
                 f"Reorder them, e.g. X[{list(feature_names_in)!r}].")
     if len(columns) != n_expected:

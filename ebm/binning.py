@@ -1,7 +1,7 @@
 """Feature typing, cut points and categories, and the mapping X -> X_binned.
 
-Every feature gets the same bin layout: bin 0 holds missing values, bins
-1..k hold values, and bin k + 1 is the unseen bin, for a category not seen in
+Every feature gets the same bin layout: bin 0 contains missing values, bins
+1..k contain values, and bin k + 1 is the unseen bin, for a category not seen in
 training or a non-numeric string in a continuous column.
 """
 
@@ -255,7 +255,7 @@ def fit_feature_bins(column, requested_type, max_bins):
             if failed.any():
                 first = int(np.flatnonzero(failed)[0])
                 raise ValueError(
-                    f"Column {column.name!r} is continuous but row {first} holds "
+                    f"Column {column.name!r} is continuous but row {first} contains "
                     f"{column.values[first]!r}, which is not a number. Clean the column or "
                     "declare it 'nominal' in feature_types.")
         present = values[~np.isnan(values)]
@@ -266,7 +266,7 @@ def fit_feature_bins(column, requested_type, max_bins):
         unknown = sorted(set(keys) - set(levels))
         if unknown:
             raise ValueError(
-                f"Column {column.name!r} holds {unknown[:5]} which are not among the ordinal "
+                f"Column {column.name!r} contains {unknown[:5]}, which are not among the ordinal "
                 f"levels given in feature_types: {levels}. Add them to the list.")
         ordered = levels
     elif column.kind == "categorical":

@@ -289,7 +289,7 @@ def test_ordinal_levels_from_feature_types():
 
 
 def test_ordinal_levels_missing_a_value():
-    with pytest.raises(ValueError, match=r"holds \['top'\] which are not among the ordinal"):
+    with pytest.raises(ValueError, match=r"contains \['top'\], which are not among the ordinal"):
         fit_and_bin(["low", "top"], feature_type=["low", "high"])
 
 
