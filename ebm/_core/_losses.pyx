@@ -97,6 +97,18 @@ def _weighted_quantile(values, sample_weight, double alpha):
     return float(np.asarray(values, dtype=np.float64)[order][min(position, len(values) - 1)])
 
 
+def _require_nonnegative_target(name, y, sample_weight, fix):
+    # The rule of losses with a log link whose target may be 0: y >= 0, and a
+    # positive weighted sum so that the log of the mean is finite.
+    y = np.asarray(y, dtype=np.float64)
+    if (y < 0).any():
+        _first_bad_row(y, y < 0, name, "y >= 0", fix)
+    if np.sum(y * sample_weight) <= 0:
+        raise ValueError(
+            f"objective {name!r} requires sum(y) > 0 over rows with positive weight, "
+            "but every such y is 0; the log of the mean would be -inf.")
+
+
 cdef class CyLoss:
     """Base class of compiled losses.
 
@@ -480,13 +492,7 @@ cdef class CyPoissonDeviance(CyLoss):
 
     def validate_target(self, y, sample_weight):
         """Require y >= 0 and a positive weighted sum of y."""
-        y = np.asarray(y, dtype=np.float64)
-        if (y < 0).any():
-            _first_bad_row(y, y < 0, self.name, "y >= 0", "Poisson targets are counts.")
-        if np.sum(y * sample_weight) <= 0:
-            raise ValueError(
-                f"objective {self.name!r} requires sum(y) > 0 over rows with positive weight, "
-                "but every such y is 0; the log of the mean would be -inf.")
+        _require_nonnegative_target(self.name, y, sample_weight, "Poisson targets are counts.")
 
 
 cdef class CyTweedieDeviance(CyLoss):
@@ -563,13 +569,8 @@ cdef class CyTweedieDeviance(CyLoss):
 
     def validate_target(self, y, sample_weight):
         """Require y >= 0 and a positive weighted sum of y."""
-        y = np.asarray(y, dtype=np.float64)
-        if (y < 0).any():
-            _first_bad_row(y, y < 0, self.name, "y >= 0", "Use a loss for signed targets.")
-        if np.sum(y * sample_weight) <= 0:
-            raise ValueError(
-                f"objective {self.name!r} requires sum(y) > 0 over rows with positive weight, "
-                "but every such y is 0.")
+        _require_nonnegative_target(self.name, y, sample_weight,
+                                    "Use a loss for signed targets.")
 
 
 cdef class CyGammaDeviance(CyLoss):
@@ -787,12 +788,8 @@ cdef class CyRmseLog(CyLoss):
 
     def validate_target(self, y, sample_weight):
         """Require y >= 0 and a positive weighted mean, because the log link needs it."""
-        y = np.asarray(y, dtype=np.float64)
-        if (y < 0).any():
-            _first_bad_row(y, y < 0, self.name, "y >= 0", "Use 'rmse' for signed targets.")
-        if np.sum(y * sample_weight) <= 0:
-            raise ValueError(
-                f"objective {self.name!r} requires sum(y) > 0 over rows with positive weight.")
+        _require_nonnegative_target(self.name, y, sample_weight,
+                                    "Use 'rmse' for signed targets.")
 
 
 cdef class CyPythonLoss(CyLoss):
