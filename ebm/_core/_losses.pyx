@@ -277,6 +277,7 @@ cdef Py_ssize_t _check_lengths(const double[::1] y, const double[::1] raw_score,
                                const double[::1] sample_weight,
                                Py_ssize_t n_scores) except -1:
     cdef Py_ssize_t n = y.shape[0]
+    cdef Py_ssize_t i
     if raw_score.shape[0] != n * n_scores or sample_weight.shape[0] != n:
         raise ValueError(
             f"y, raw_score and sample_weight must have the same length (raw_score "
