@@ -345,3 +345,58 @@ def bins_attribute(feature_bins):
     return [dict(feature_bins.categories)]
 
 
+
+
+def interaction_bins(feature_bins, main_bin_counts, max_interaction_bins):
+    """Choose the coarser bins of a feature for the pair stage.
+
+    Continuous features keep a subset of their main cut points, chosen so
+    the pair bins hold about equal counts, at most ``max_interaction_bins``
+    bins in all. Because every pair cut is also a main cut, each main bin
+    falls in exactly one pair bin, so a pair's marginal maps exactly onto
+    the main term's bins. Nominal and ordinal features keep their
+    categories, and the missing and unseen bins stay first and last.
+
+    Parameters
+    ----------
+    feature_bins : FeatureBins
+    main_bin_counts : ndarray of shape (feature_bins.n_bins,)
+        Training rows (or weights) per main bin.
+    max_interaction_bins : int
+        Upper bound on the pair bins, missing and unseen included.
+
+    Returns
+    -------
+    cuts : ndarray of dtype float64, or None for nominal and ordinal features
+        The pair cut points, a subset of the main cuts.
+    main_to_pair : ndarray of shape (feature_bins.n_bins,), dtype uint16
+        Pair bin of every main bin.
+    """
+    n_main_bins = feature_bins.n_bins
+    if feature_bins.feature_type != "continuous":
+        return None, np.arange(n_main_bins, dtype=np.uint16)
+
+    main_cuts = feature_bins.cuts
+    max_value_bins = max_interaction_bins - 2
+    if len(main_cuts) + 1 <= max_value_bins:
+        kept = np.arange(len(main_cuts))
+    else:
+        # Main cut i separates value bins 1..i+1 from the rest; keep the cut
+        # nearest to each equal-count target.
+        cumulative = np.cumsum(np.asarray(main_bin_counts, dtype=np.float64)[1:-1])[:-1]
+        total = cumulative[-1] + main_bin_counts[-2] if len(cumulative) else 0.0
+        targets = total * np.arange(1, max_value_bins) / max_value_bins
+        nearest = np.searchsorted(cumulative, targets)
+        nearest = np.clip(nearest, 0, len(cumulative) - 1)
+        below = np.clip(nearest - 1, 0, len(cumulative) - 1)
+        closer_below = np.abs(cumulative[below] - targets) <= np.abs(cumulative[nearest] - targets)
+        kept = np.unique(np.where(closer_below, below, nearest))
+
+    main_to_pair = np.empty(n_main_bins, dtype=np.uint16)
+    main_to_pair[0] = 0
+    # Main value bin v (1-based) lies above main cuts 0..v-2; its pair bin is
+    # 1 + the number of kept cuts among them.
+    value_bins = np.arange(1, n_main_bins - 1)
+    main_to_pair[1:-1] = 1 + np.searchsorted(kept, value_bins - 1)
+    main_to_pair[-1] = len(kept) + 2
+    return main_cuts[kept].copy(), main_to_pair

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from ebm import binning
 from ebm.binning import (bin_column, bin_columns, bins_attribute, category_key,
                          fit_feature_bins, midpoint_cuts, quantile_cuts)
 from ebm._validation import to_columns
@@ -326,3 +327,65 @@ def test_bins_attribute_layout():
 
     np.testing.assert_array_equal(bins_attribute(continuous)[0], [1.5, 2.5])
     assert bins_attribute(nominal) == [{"a": 1, "b": 2}]
+
+
+# Pair bins ----------------------------------------------------------------------------
+
+def _main_bins(values, max_bins=1024):
+    feature_bins = binning.FeatureBins(
+        "x", "continuous", cuts=binning.quantile_cuts(values, max_bins - 2))
+    main_bins = np.searchsorted(feature_bins.cuts, values, side="right") + 1
+    counts = np.bincount(main_bins, minlength=feature_bins.n_bins)
+    return feature_bins, main_bins, counts
+
+
+@pytest.mark.parametrize("max_interaction_bins", [3, 4, 16, 64])
+def test_interaction_cuts_subset_of_main(max_interaction_bins):
+    values = np.random.default_rng(0).lognormal(size=3000)
+    feature_bins, main_bins, counts = _main_bins(values)
+
+    cuts, main_to_pair = binning.interaction_bins(feature_bins, counts, max_interaction_bins)
+
+    assert set(cuts) <= set(feature_bins.cuts)
+    assert len(cuts) + 3 <= max_interaction_bins
+    assert main_to_pair[0] == 0
+    assert main_to_pair[-1] == len(cuts) + 2
+    assert np.all(np.diff(main_to_pair[1:-1].astype(int)) >= 0)
+
+
+def test_interaction_bins_match_direct_binning():
+    values = np.random.default_rng(1).normal(size=4000)
+    feature_bins, main_bins, counts = _main_bins(values)
+
+    cuts, main_to_pair = binning.interaction_bins(feature_bins, counts, 32)
+
+    direct = np.searchsorted(cuts, values, side="right") + 1
+    np.testing.assert_array_equal(main_to_pair[main_bins], direct)
+
+
+def test_interaction_bins_about_equal_counts():
+    values = np.random.default_rng(2).normal(size=6200)
+    feature_bins, main_bins, counts = _main_bins(values)
+
+    cuts, main_to_pair = binning.interaction_bins(feature_bins, counts, 64)
+    pair_counts = np.bincount(main_to_pair[main_bins])[1:]
+
+    # 62 value bins of 100 rows each; a pair cut lands on a main cut, so a bin
+    # may be off by the main bins' granularity (a few rows each here).
+    assert len(cuts) == 61
+    assert pair_counts.min() >= 80
+    assert pair_counts.max() <= 120
+
+
+def test_interaction_bins_keep_few_cuts_and_categories():
+    values = np.array([1.0, 2.0, 3.0] * 50)
+    feature_bins, _, counts = _main_bins(values)
+    nominal = binning.FeatureBins("c", "nominal", categories={"a": 1, "b": 2})
+
+    cuts, main_to_pair = binning.interaction_bins(feature_bins, counts, 64)
+    no_cuts, identity = binning.interaction_bins(nominal, np.ones(4), 64)
+
+    np.testing.assert_array_equal(cuts, feature_bins.cuts)
+    np.testing.assert_array_equal(main_to_pair, np.arange(feature_bins.n_bins))
+    assert no_cuts is None
+    np.testing.assert_array_equal(identity, np.arange(4))
