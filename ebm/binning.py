@@ -379,9 +379,9 @@ def interaction_bins(feature_bins, main_bin_counts, max_interaction_bins):
     main_cuts = feature_bins.cuts
     max_value_bins = max_interaction_bins - 2
     if len(main_cuts) + 1 <= max_value_bins:
-        kept = np.arange(len(main_cuts))
+        kept_cut_indices = np.arange(len(main_cuts))
     else:
-        # Main cut i separates value bins 1..i+1 from the rest; keep the cut
+        # Main cut i separates value bins 1..i+1 from the rest. Keep the cut
         # nearest to each equal-count target.
         cumulative = np.cumsum(np.asarray(main_bin_counts, dtype=np.float64)[1:-1])[:-1]
         total = cumulative[-1] + main_bin_counts[-2] if len(cumulative) else 0.0
@@ -390,13 +390,13 @@ def interaction_bins(feature_bins, main_bin_counts, max_interaction_bins):
         nearest = np.clip(nearest, 0, len(cumulative) - 1)
         below = np.clip(nearest - 1, 0, len(cumulative) - 1)
         closer_below = np.abs(cumulative[below] - targets) <= np.abs(cumulative[nearest] - targets)
-        kept = np.unique(np.where(closer_below, below, nearest))
+        kept_cut_indices = np.unique(np.where(closer_below, below, nearest))
 
     main_to_pair = np.empty(n_main_bins, dtype=np.uint16)
     main_to_pair[0] = 0
     # Main value bin v (1-based) lies above main cuts 0..v-2; its pair bin is
-    # 1 + the number of kept cuts among them.
+    # 1 + the number of kept_cut_indices cuts among them.
     value_bins = np.arange(1, n_main_bins - 1)
-    main_to_pair[1:-1] = 1 + np.searchsorted(kept, value_bins - 1)
-    main_to_pair[-1] = len(kept) + 2
-    return main_cuts[kept].copy(), main_to_pair
+    main_to_pair[1:-1] = 1 + np.searchsorted(kept_cut_indices, value_bins - 1)
+    main_to_pair[-1] = len(kept_cut_indices) + 2
+    return main_cuts[kept_cut_indices].copy(), main_to_pair
