@@ -395,7 +395,7 @@ def interaction_bins(feature_bins, main_bin_counts, max_interaction_bins):
     main_to_pair = np.empty(n_main_bins, dtype=np.uint16)
     main_to_pair[0] = 0
     # Main value bin v (1-based) lies above main cuts 0..v-2; its pair bin is
-    # 1 + the number of kept_cut_indices cuts among them.
+    # 1 + the number of kept cuts among them.
     value_bins = np.arange(1, n_main_bins - 1)
     main_to_pair[1:-1] = 1 + np.searchsorted(kept_cut_indices, value_bins - 1)
     main_to_pair[-1] = len(kept_cut_indices) + 2
