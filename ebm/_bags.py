@@ -108,8 +108,8 @@ def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequenc
     n_val = _validation_count(validation_size, len(weighted_rows))
     if n_val >= len(weighted_rows):
         raise ValueError(
-            f"validation_size={validation_size!r} holds out {n_val} of {len(weighted_rows)} rows "
-            "with positive weight, leaving none to train on; lower it.")
+            f"validation_size={validation_size!r} reserves {n_val} of {len(weighted_rows)} rows "
+            "with positive weight for validation, leaving none to train on. Lower it.")
     bags = []
     for child in seed_sequence.spawn(outer_bags):
         split_seed, boost_seed_high, boost_seed_low = child.generate_state(3, dtype=np.uint32)

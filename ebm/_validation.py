@@ -148,7 +148,7 @@ def check_target(y, n_samples, is_classifier):
     ------
     ValueError
         When y is not 1-D, its length differs from X's, or (for regression) it
-        holds NaN, infinity or non-numbers.
+        contains NaN, infinity or non-numbers.
     """
     if y is None:
         raise ValueError("y is None; fit needs a target with one value per row of X.")

@@ -54,11 +54,11 @@ def _parse_floats(values):
 def category_key(value):
     """Return the string under which a category value is stored in ``bins_``.
 
-    The same rule applies in fit and in predict: bools become "False"/"True",
-    numbers with an integral value their integer digits (1, 1.0 and
-    ``np.int64(1)`` all become "1"), other numbers ``repr(float(value))``, and
-    everything else ``str(value)``, so the string "1" joins the number 1 but
-    "1.0" stays a category of its own.
+    The same rule applies in fit and in predict. Bools become "False" or
+    "True". Numbers with an integral value become their integer digits, so 1,
+    1.0 and ``np.int64(1)`` all become "1". Other numbers become
+    ``repr(float(value))`` and everything else ``str(value)``. The string "1"
+    therefore joins the number 1, but the string "1.0" is a category of its own.
     """
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
@@ -166,7 +166,7 @@ def midpoint_cuts(lower, upper):
 def quantile_cuts(values, max_value_bins):
     """Return cut points giving at most ``max_value_bins`` bins of about equal counts.
 
-    A value that holds at least ``1 / max_value_bins`` of the rows gets a bin
+    A value that occurs in at least ``1 / max_value_bins`` of the rows gets a bin
     of its own. The rows between two such values share the remaining bins in
     proportion to their count and are cut at their own quantiles.
 

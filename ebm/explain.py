@@ -32,8 +32,8 @@ def term_importances(term_scores, bin_weights, importance_type="avg_weight"):
     ----------
     term_scores, bin_weights : list of ndarray of shape (n_bins,)
     importance_type : {"avg_weight", "min_max"}
-        "avg_weight" is the mean absolute contribution over the training data
-        (each bin's absolute score weighted by its training weight);
+        "avg_weight" is the mean absolute contribution over the training data,
+        which weights each bin's absolute score by its training weight.
         "min_max" is the range of the term's scores.
 
     Returns

@@ -370,8 +370,8 @@ def test_interaction_bins_about_equal_counts():
     cuts, main_to_pair = binning.interaction_bins(feature_bins, counts, 64)
     pair_counts = np.bincount(main_to_pair[main_bins])[1:]
 
-    # 62 value bins of 100 rows each; a pair cut lands on a main cut, so a bin
-    # may be off by the main bins' granularity (a few rows each here).
+    # The ideal is 62 value bins of 100 rows each. Each pair cut lands on a main
+    # cut, so a bin may be off by a few main bins of a few rows each.
     assert len(cuts) == 61
     assert pair_counts.min() >= 80
     assert pair_counts.max() <= 120

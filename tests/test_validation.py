@@ -154,7 +154,7 @@ CASES = [
          params={"objective": "log_loss:x=1"}),
     Case("validation_size-whole", ValueError, "leaving none to train on",
          params={"validation_size": N_SAMPLES}),
-    Case("validation_size-all-rows", ValueError, "leaving none to train on; lower it",
+    Case("validation_size-all-rows", ValueError, "leaving none to train on. Lower it",
          params={"validation_size": N_SAMPLES}),
 
     # Targets.
