@@ -21,7 +21,7 @@ A split is valid when both children have ``min_samples_leaf`` rows and
 
 import numpy as np
 
-from libc.math cimport fabs, INFINITY
+from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc, qsort
 
 from ._common cimport Rng, rng_below, rng_seed
@@ -82,58 +82,6 @@ cdef void workspace_free(SplitWorkspace* ws) noexcept nogil:
     free(ws)
 
 
-cdef inline double _soft_threshold(double g, double alpha) noexcept nogil:
-    if g > alpha:
-        return g - alpha
-    if g < -alpha:
-        return g + alpha
-    return 0.0
-
-
-cdef inline double _node_score(double g, double h, const SplitParams* params) noexcept nogil:
-    cdef double t = _soft_threshold(g, params.reg_alpha)
-    cdef double denominator = h + params.reg_lambda
-    if denominator <= 0.0:
-        return 0.0
-    return t * t / denominator
-
-
-cdef inline double _leaf_value(double g, double h, const SplitParams* params) noexcept nogil:
-    cdef double denominator = h + params.reg_lambda
-    cdef double value
-    if denominator <= 0.0:
-        return 0.0
-    value = -_soft_threshold(g, params.reg_alpha) / denominator
-    if params.max_delta_step > 0.0 and fabs(value) > params.max_delta_step:
-        value = params.max_delta_step if value > 0.0 else -params.max_delta_step
-    return value * params.learning_rate
-
-
-cdef inline double _category_key(double g, double h, double cat_smooth) noexcept nogil:
-    # Sort key of a category. A category without hessian (no rows, or only
-    # zero-weight rows) and cat_smooth = 0 would give 0 / 0; it sorts as 0
-    # instead, because NaN keys would break the ordering qsort relies on.
-    cdef double denominator = h + cat_smooth
-    if denominator <= 0.0:
-        return 0.0
-    return g / denominator
-
-
-cdef int _compare_items(const void* a, const void* b) noexcept nogil:
-    cdef const SortItem* x = <const SortItem*>a
-    cdef const SortItem* y = <const SortItem*>b
-    if x.key < y.key:
-        return -1
-    if x.key > y.key:
-        return 1
-    # Equal keys keep bin order, so the result never depends on qsort.
-    if x.bin_idx < y.bin_idx:
-        return -1
-    if x.bin_idx > y.bin_idx:
-        return 1
-    return 0
-
-
 cdef inline void _push_unit(SplitWorkspace* ws, Py_ssize_t unit, const double* g,
                             const double* h, double c) noexcept nogil:
     # Units are stored as prefix sums: entry unit + 1 holds the sums of units
@@ -144,29 +92,6 @@ cdef inline void _push_unit(SplitWorkspace* ws, Py_ssize_t unit, const double* g
         ws.unit_gradients[(unit + 1) * n_scores + k] = ws.unit_gradients[unit * n_scores + k] + g[k]
         ws.unit_hessians[(unit + 1) * n_scores + k] = ws.unit_hessians[unit * n_scores + k] + h[k]
     ws.unit_counts[unit + 1] = ws.unit_counts[unit] + c
-
-
-cdef Py_ssize_t _sort_score(const double* sum_gradients, const double* sum_hessians,
-                            Py_ssize_t n_bins, Py_ssize_t n_scores,
-                            double cat_smooth) noexcept nogil:
-    # Score whose gradient ratio orders the categories: the only one when
-    # n_scores is 1, else the class whose categories differ most, measured by
-    # the sum over categories of G**2 / (H + cat_smooth).
-    cdef Py_ssize_t k, bin_idx, best = 0
-    cdef double strength, best_strength = -1.0, g, denominator
-    if n_scores == 1:
-        return 0
-    for k in range(n_scores):
-        strength = 0.0
-        for bin_idx in range(1, n_bins - 1):
-            g = sum_gradients[bin_idx * n_scores + k]
-            denominator = sum_hessians[bin_idx * n_scores + k] + cat_smooth
-            if denominator > 0.0:
-                strength += g * g / denominator
-        if strength > best_strength:
-            best_strength = strength
-            best = k
-    return best
 
 
 cdef Py_ssize_t _layout_units(

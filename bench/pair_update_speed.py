@@ -1,0 +1,112 @@
+"""Time the pair-term kernel ``ebm._core._pair_update.pair_update`` per call.
+
+Each case builds one random pair histogram: counts of 0 to 20 rows per cell,
+about a fifth of the cells empty, rows in the missing row and column as well,
+no rows in the unseen row and column, gradients drawn like logistic-loss sums
+and hessians of 0.05 to 0.25 per row. The search uses ``min_samples_leaf=4``
+and ``missing="separate"``, as the estimators do by default.
+
+For each case the script calls ``pair_update`` ``--calls`` times in a loop,
+repeats that ``--repeats`` times and prints the median microseconds per call.
+The ``net`` column subtracts the median time of a 3 x 3 call, which is almost
+all Python wrapper overhead (argument checks, array conversion, workspace
+allocation), so it estimates the time spent in ``find_pair_update`` itself.
+
+Run from the repository root after building the extensions::
+
+    python setup.py build_ext --inplace
+    PYTHONPATH=. python bench/pair_update_speed.py
+    PYTHONPATH=. python bench/pair_update_speed.py --repeats 41 --calls 200
+
+Timings vary with other load on the machine, so compare medians of many
+repeats.
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from ebm._core._pair_update import pair_update
+
+# (label, n_bins_a, n_bins_b, n_scores, nominal_a, nominal_b)
+CASES = [
+    ("64x64", 64, 64, 1, False, False),
+    ("64x64 nominal a", 64, 64, 1, True, False),
+    ("8x64", 8, 64, 1, False, False),
+    ("256x4", 256, 4, 1, False, False),
+    ("32x64 nominal a", 32, 64, 1, True, False),
+    ("64x64 n_scores 3", 64, 64, 3, False, False),
+]
+SEARCH_PARAMS = {"min_samples_leaf": 4.0, "missing": "separate", "learning_rate": 0.01}
+
+
+def random_histogram(n_bins_a, n_bins_b, n_scores, seed):
+    """Return (sum_gradients, sum_hessians, counts) of a random pair histogram.
+
+    sum_gradients and sum_hessians have shape (n_bins_a, n_bins_b, n_scores).
+    """
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 21, (n_bins_a, n_bins_b)).astype(np.float64)
+    counts[rng.random(counts.shape) < 0.2] = 0.0
+    counts[-1] = 0.0
+    counts[:, -1] = 0.0
+    per_row_hessian = rng.uniform(0.05, 0.25, (n_bins_a, n_bins_b, n_scores))
+    sum_hessians = per_row_hessian * counts[..., None]
+    # A sum of n logistic gradients has mean near 0 and spread near sqrt(n) / 2.
+    sum_gradients = (rng.normal(0.0, 0.5, (n_bins_a, n_bins_b, n_scores))
+                     * np.sqrt(counts)[..., None]
+                     + rng.uniform(-0.2, 0.2, (1, n_bins_b, n_scores)) * counts[..., None])
+    return sum_gradients, sum_hessians, counts
+
+
+def time_per_call(kernel, histogram, nominal_a, nominal_b, calls, repeats):
+    """Return the median over ``repeats`` of the seconds per call of ``calls`` calls."""
+    sum_gradients, sum_hessians, counts = histogram
+    # Untimed calls first, so that caches and the CPU clock settle.
+    warm_up_end = time.perf_counter() + 0.2
+    while time.perf_counter() < warm_up_end:
+        kernel(sum_gradients, sum_hessians, counts, nominal_a=nominal_a, nominal_b=nominal_b,
+               **SEARCH_PARAMS)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            kernel(sum_gradients, sum_hessians, counts, nominal_a=nominal_a,
+                   nominal_b=nominal_b, **SEARCH_PARAMS)
+        samples.append((time.perf_counter() - start) / calls)
+    return statistics.median(samples)
+
+
+def measure(kernel, calls, repeats, seed=0):
+    """Return (overhead, rows): the 3 x 3 time and (label, raw, net) per case, in microseconds."""
+    overhead = 1e6 * time_per_call(kernel, random_histogram(3, 3, 1, seed), False, False,
+                                   calls, repeats)
+    rows = []
+    for label, n_bins_a, n_bins_b, n_scores, nominal_a, nominal_b in CASES:
+        histogram = random_histogram(n_bins_a, n_bins_b, n_scores, seed)
+        raw = 1e6 * time_per_call(kernel, histogram, nominal_a, nominal_b, calls, repeats)
+        rows.append((label, raw, raw - overhead))
+    return overhead, rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=100,
+                        help="calls per timing (default 100)")
+    parser.add_argument("--repeats", type=int, default=21,
+                        help="timings per case; the median is printed (default 21)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random histograms (default 0)")
+    args = parser.parse_args()
+
+    overhead, rows = measure(pair_update, args.calls, args.repeats, args.seed)
+    print(f"3x3 call (wrapper overhead): {overhead:8.1f} us")
+    print(f"{'case':<20} {'us/call':>9} {'net us':>9}")
+    for label, raw, net in rows:
+        print(f"{label:<20} {raw:9.1f} {net:9.1f}")
+
+
+if __name__ == "__main__":
+    main()
