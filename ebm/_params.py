@@ -115,7 +115,7 @@ PARAMETER_CONSTRAINTS = {
     "max_bins": _ints(3, MAX_BINS_LIMIT),
     "max_interaction_bins": _ints(3, MAX_BINS_LIMIT),
     "interactions": Constraint(("int", "real", "str", "list"), low=0),
-    "exclude": Constraint(("none", "list")),
+    "exclude": Constraint(("none", "str", "list"), options=("mains",)),
     "validation_size": _reals(0, 1, high_open=True),
     "outer_bags": _ints(1),
     "inner_bags": _ints(0),
@@ -126,6 +126,7 @@ PARAMETER_CONSTRAINTS = {
     "smoothing_rounds": _ints(0),
     "interaction_smoothing_rounds": _ints(0),
     "monotone_constraints": Constraint(("none", "list")),
+    "purify": Constraint(("bool",)),
     "max_rounds": _ints(1),
     "early_stopping_rounds": _ints(0),
     "early_stopping_tolerance": _reals(-np.inf),
@@ -158,7 +159,7 @@ def validate_parameters(estimator):
         Naming the parameter, the rule and the value received; also when
         ``n_jobs`` is 0, which names no number of threads.
     NotImplementedError
-        For ``interactions`` other than 0 and ``inner_bags`` other than 0.
+        For ``monotone_constraints`` other than None and ``inner_bags`` other than 0.
     """
     class_name = type(estimator).__name__
     params = estimator.get_params(deep=False)
@@ -177,11 +178,6 @@ def validate_parameters(estimator):
         raise ValueError(
             f"The 'n_jobs' parameter of {class_name} must not be 0: use a positive number of "
             "threads, or -1 for all cores, -2 for all but one, and so on.")
-    interactions = params["interactions"]
-    if not (isinstance(interactions, numbers.Real) and interactions == 0):
-        raise NotImplementedError(
-            f"interactions={interactions!r} is not supported yet: this version boosts main "
-            "effects only. Pass interactions=0.")
     if params["monotone_constraints"] is not None:
         raise NotImplementedError(
             "monotone_constraints is not supported yet; pass monotone_constraints=None.")

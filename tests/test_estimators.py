@@ -187,8 +187,10 @@ def test_min_max_importance_is_score_range(fitted, kind):
 
 # Fitted attributes -------------------------------------------------------------------
 
-def expected_n_bins(model, feature_idx):
-    bins = model.bins_[feature_idx][0]
+def expected_n_bins(model, feature_idx, level=0):
+    # Pairs use the last binning level of bins_, which for a continuous
+    # feature in a pair holds its pair cut points.
+    bins = model.bins_[feature_idx][min(level, len(model.bins_[feature_idx]) - 1)]
     if isinstance(bins, dict):
         return len(bins) + 2
     return len(bins) + 3
@@ -197,21 +199,26 @@ def expected_n_bins(model, feature_idx):
 @pytest.mark.parametrize("kind", KINDS)
 def test_fitted_attribute_shapes(fitted, kind):
     model, X, _ = fitted[kind]
-    n_terms = X.shape[1]
+    n_features = X.shape[1]
+    pairs = model.term_features_[n_features:]
 
-    assert model.n_features_in_ == n_terms
+    assert model.n_features_in_ == n_features
     assert list(model.feature_names_in_) == list(X.columns)
-    assert model.term_names_ == list(X.columns)
-    assert model.term_features_ == [(i,) for i in range(n_terms)]
-    assert model.best_iteration_.shape == (1, 3)
+    assert model.term_names_[:n_features] == list(X.columns)
+    assert model.term_features_[:n_features] == [(i,) for i in range(n_features)]
+    # The default interactions add up to 3x (classifier) or 5x the feature count.
+    assert 0 < len(pairs) <= (3 if kind == "classifier" else 5) * n_features
+    assert all(len(pair) == 2 and pair[0] < pair[1] for pair in pairs)
+    assert model.best_iteration_.shape == (2, 3)
     assert model.bag_weights_.shape == (3,)
     assert model.bagged_intercept_.shape == (3,)
-    for term_idx in range(n_terms):
-        n_bins = expected_n_bins(model, term_idx)
-        assert model.term_scores_[term_idx].shape == (n_bins,)
-        assert model.standard_deviations_[term_idx].shape == (n_bins,)
-        assert model.bin_weights_[term_idx].shape == (n_bins,)
-        assert model.bagged_scores_[term_idx].shape == (3, n_bins)
+    for term_idx, features in enumerate(model.term_features_):
+        shape = tuple(expected_n_bins(model, feature, level=len(features) - 1)
+                      for feature in features)
+        assert model.term_scores_[term_idx].shape == shape
+        assert model.standard_deviations_[term_idx].shape == shape
+        assert model.bin_weights_[term_idx].shape == shape
+        assert model.bagged_scores_[term_idx].shape == (3,) + shape
 
 
 def test_intercept_types(fitted):
@@ -260,10 +267,12 @@ def test_missing_bin_first_unseen_bin_last():
 def test_missing_bin_zero_without_training_missing(fitted):
     model, _, _ = fitted["regressor"]
 
-    # CPS1988 has no missing values, so every missing bin has no weight and score 0.
+    # CPS1988 has no missing values, so every missing bin has no weight and score 0,
+    # in every dimension of a pair too.
     for scores, weights in zip(model.term_scores_, model.bin_weights_):
-        assert weights[0] == 0.0
-        assert scores[0] == 0.0
+        for axis in range(weights.ndim):
+            assert np.all(np.take(weights, 0, axis=axis) == 0.0)
+            assert np.all(np.take(scores, 0, axis=axis) == 0.0)
 
 
 @pytest.mark.parametrize("labels", [

@@ -36,14 +36,17 @@ def test_probabilities_sum_to_one(iris_model, iris_split):
 
 
 def test_attribute_shapes(iris_model):
-    n_bins = [len(scores) for scores in iris_model.term_scores_]
+    # Mains and pairs alike: the shape of bin_weights_ plus a class axis.
+    shapes = [weights.shape for weights in iris_model.bin_weights_]
 
+    assert any(len(features) == 2 for features in iris_model.term_features_)
     assert iris_model.intercept_.shape == (3,)
-    assert all(scores.shape == (n, 3) for scores, n in zip(iris_model.term_scores_, n_bins))
-    assert all(std.shape == (n, 3)
-               for std, n in zip(iris_model.standard_deviations_, n_bins))
-    assert all(bagged.shape == (2, n, 3)
-               for bagged, n in zip(iris_model.bagged_scores_, n_bins))
+    assert all(scores.shape == shape + (3,)
+               for scores, shape in zip(iris_model.term_scores_, shapes))
+    assert all(std.shape == shape + (3,)
+               for std, shape in zip(iris_model.standard_deviations_, shapes))
+    assert all(bagged.shape == (2,) + shape + (3,)
+               for bagged, shape in zip(iris_model.bagged_scores_, shapes))
     assert iris_model.bagged_intercept_.shape == (2, 3)
     assert iris_model.link_ == "softmax"
 
@@ -54,7 +57,7 @@ def test_terms_sum_to_decision_function(iris_model, iris_split):
     contributions = iris_model.eval_terms(X_test)
     raw_score = iris_model.decision_function(X_test)
 
-    assert contributions.shape == (len(X_test), 4, 3)
+    assert contributions.shape == (len(X_test), len(iris_model.term_features_), 3)
     np.testing.assert_allclose(iris_model.intercept_ + contributions.sum(axis=1), raw_score,
                                rtol=0, atol=1e-12)
     softmax = np.exp(raw_score - raw_score.max(axis=1, keepdims=True))
@@ -64,7 +67,8 @@ def test_terms_sum_to_decision_function(iris_model, iris_split):
 
 def test_terms_centred_per_class(iris_model):
     for scores, weights in zip(iris_model.term_scores_, iris_model.bin_weights_):
-        np.testing.assert_allclose(weights @ scores / weights.sum(), 0.0, atol=1e-12)
+        means = np.tensordot(weights, scores, axes=weights.ndim) / weights.sum()
+        np.testing.assert_allclose(means, 0.0, atol=1e-12)
 
 
 def test_iris_accuracy_floor(iris_model, iris_split):

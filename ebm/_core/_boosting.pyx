@@ -28,6 +28,8 @@ from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
 from ._histogram cimport (HISTOGRAM_COPIES, apply_update, apply_update_multi, build_histogram,
                           build_histogram_multi, build_histogram_pair)
 from ._losses cimport CyLoss
+from ._pair_update cimport (PairWorkspace, find_pair_update, pair_workspace_create,
+                            pair_workspace_free)
 from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspace_create,
                           workspace_free)
 
@@ -40,6 +42,15 @@ cdef struct Schedule:
     Py_ssize_t max_rounds
     Py_ssize_t early_stopping_rounds
     double early_stopping_tolerance
+
+
+cdef struct TermTable:
+    # Row of X_binned holding each term's bins: a feature's bins for a main
+    # term, the flat cell index a * bins_b + b for a pair term.
+    const Py_ssize_t* feature
+    const uint8_t* nominal    # first (or only) dimension is nominal
+    const Py_ssize_t* bins_b  # bins of the second dimension; 0 for a main term
+    const uint8_t* nominal_b
 
 
 cdef struct BagState:
@@ -117,38 +128,44 @@ cdef double _compute_update(
     CyLoss loss,
     const X_BINNED_C* X_binned,
     Py_ssize_t n_samples,
-    const Py_ssize_t* term_feature,
-    const uint8_t* term_is_nominal,
+    const TermTable* terms,
     const ROW_C* train_rows,
     Py_ssize_t term_idx,
     bint random_splits,
     const SplitParams* params,
     Rng* rng,
     SplitWorkspace* ws,
+    PairWorkspace* pair_ws,
 ) noexcept nogil:
     # Write the update of term_idx into s.update and return its gain.
     cdef Py_ssize_t offset = s.term_offset[term_idx]
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
-    cdef const X_BINNED_C* feature_bins = X_binned + term_feature[term_idx] * n_samples
-    if s.n_scores > 1:
+    cdef Py_ssize_t bins_b = terms.bins_b[term_idx]
+    cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
+    # Pairs have so many cells that rows rarely hit the same cell in a row, so
+    # one histogram copy serves them better than the interleaved copies.
+    if s.n_scores > 1 or bins_b > 0:
         memset(s.sum_gradients, 0, n_bins * s.n_scores * sizeof(double))
         memset(s.sum_hessians, 0, n_bins * s.n_scores * sizeof(double))
         build_histogram_multi(feature_bins, train_rows, s.gradients, s.hessians, s.n_train,
                               s.n_scores, s.sum_gradients, s.sum_hessians)
-        return find_term_update(s.sum_gradients, s.sum_hessians, s.counts + offset, n_bins,
-                                term_is_nominal[term_idx], random_splits, params, rng, ws,
-                                s.update)
-    memset(s.sum_gradients, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
-    if loss.constant_hessian:
-        build_histogram(feature_bins, train_rows, s.gradients, s.n_train, n_bins,
-                        s.sum_gradients)
-        memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
     else:
-        memset(s.sum_hessians, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
-        build_histogram_pair(feature_bins, train_rows, s.gradients, s.hessians, s.n_train,
-                             n_bins, s.sum_gradients, s.sum_hessians)
+        memset(s.sum_gradients, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
+        if loss.constant_hessian:
+            build_histogram(feature_bins, train_rows, s.gradients, s.n_train, n_bins,
+                            s.sum_gradients)
+            memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
+        else:
+            memset(s.sum_hessians, 0, HISTOGRAM_COPIES * n_bins * sizeof(double))
+            build_histogram_pair(feature_bins, train_rows, s.gradients, s.hessians, s.n_train,
+                                 n_bins, s.sum_gradients, s.sum_hessians)
+    if bins_b > 0:
+        return find_pair_update(s.sum_gradients, s.sum_hessians, s.counts + offset,
+                                n_bins // bins_b, bins_b, terms.nominal[term_idx],
+                                terms.nominal_b[term_idx], random_splits, params, rng,
+                                pair_ws, s.update)
     return find_term_update(s.sum_gradients, s.sum_hessians, s.counts + offset, n_bins,
-                            term_is_nominal[term_idx], random_splits, params, rng, ws,
+                            terms.nominal[term_idx], random_splits, params, rng, ws,
                             s.update)
 
 
@@ -157,7 +174,7 @@ cdef void _apply(
     CyLoss loss,
     const X_BINNED_C* X_binned,
     Py_ssize_t n_samples,
-    const Py_ssize_t* term_feature,
+    const TermTable* terms,
     const ROW_C* train_rows,
     const ROW_C* val_rows,
     Py_ssize_t term_idx,
@@ -165,7 +182,7 @@ cdef void _apply(
     # Add s.update to the term and to the raw scores, then refresh the gradients.
     cdef Py_ssize_t offset = s.term_offset[term_idx]
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
-    cdef const X_BINNED_C* feature_bins = X_binned + term_feature[term_idx] * n_samples
+    cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
     cdef Py_ssize_t index
     for index in range(n_bins * s.n_scores):
         s.scores[offset * s.n_scores + index] += s.update[index]
@@ -207,14 +224,14 @@ cdef Py_ssize_t _run_loop(
     CyLoss loss,
     const X_BINNED_C* X_binned,
     Py_ssize_t n_samples,
-    const Py_ssize_t* term_feature,
-    const uint8_t* term_is_nominal,
+    const TermTable* terms,
     const ROW_C* train_rows,
     const ROW_C* val_rows,
     const SplitParams* params,
     const Schedule* schedule,
     Rng* rng,
     SplitWorkspace* ws,
+    PairWorkspace* pair_ws,
     _LoopInputs inputs,
     bint has_callback,
     volatile uint8_t* stop_flag,
@@ -278,10 +295,10 @@ cdef Py_ssize_t _run_loop(
 
         random_splits = smoothing_left > 0
         if state_idx >= 0 or not has_cached:
-            gain = _compute_update(s, loss, X_binned, n_samples, term_feature,
-                                   term_is_nominal, train_rows, term_idx, random_splits,
-                                   params, rng, ws)
-            if term_is_nominal[term_idx]:
+            gain = _compute_update(s, loss, X_binned, n_samples, terms, train_rows, term_idx,
+                                   random_splits, params, rng, ws, pair_ws)
+            # gain_scale favours nominal main terms only, as in InterpretML.
+            if terms.nominal[term_idx] and terms.bins_b[term_idx] == 0:
                 gain *= schedule.gain_scale
             tie = rng_next(rng)
             if not make_progress and (
@@ -308,7 +325,7 @@ cdef Py_ssize_t _run_loop(
         metric = 0.0
         if make_progress:
             step_idx += 1
-            _apply(s, loss, X_binned, n_samples, term_feature, train_rows, val_rows, term_idx)
+            _apply(s, loss, X_binned, n_samples, terms, train_rows, val_rows, term_idx)
             if track_validation:
                 metric = _metric(loss, s)
                 if metric < best_metric:
@@ -371,19 +388,24 @@ def boost_bag(
     uint8_t[::1] stop_flag,
     object callback=None,
     Py_ssize_t bag_idx=0,
+    const Py_ssize_t[::1] term_bins_b=None,
+    const uint8_t[::1] term_nominal_b=None,
+    const double[:, ::1] init_scores=None,
 ):
-    """Boost the main terms of one bag and return their scores.
+    """Boost the terms of one bag and return their scores.
 
     Parameters
     ----------
-    X_binned : ndarray of shape (n_features, n_samples), dtype uint16
-        Binned data shared by every bag.
+    X_binned : ndarray of shape (n_rows, n_samples), dtype uint16
+        Binned data shared by every bag: one row per feature, or for the pair
+        stage one row per term holding the flat cell index ``a * n_bins_b + b``.
     term_feature : ndarray of shape (n_terms,), dtype intp
-        Feature of each term.
+        Row of X_binned holding each term's bins.
     term_n_bins : ndarray of shape (n_terms,), dtype intp
-        Bins of each term, missing and unseen included; every bin index of
-        the term's feature is below it.
+        Bins (cells for a pair) of each term, missing and unseen included;
+        every bin index in the term's row of X_binned is below it.
     term_is_nominal : ndarray of shape (n_terms,), dtype uint8
+        Whether the term's first (or only) dimension is nominal.
     train_rows, val_rows : ndarray of dtype int32
         Sorted sample indices of the bag's training and validation rows.
     y, sample_weight : ndarray of shape (n_samples,), dtype float64
@@ -408,6 +430,15 @@ def boost_bag(
         a true return value stops all bags.
     bag_idx : int
         Passed to the callback.
+    term_bins_b : ndarray of shape (n_terms,), dtype intp, or None
+        Bins of the second dimension of each pair term, 0 for a main term;
+        None when every term is a main term. A pair term has
+        ``term_n_bins // term_bins_b`` bins in its first dimension.
+    term_nominal_b : ndarray of shape (n_terms,), dtype uint8, or None
+        Whether each pair term's second dimension is nominal.
+    init_scores : ndarray of shape (n_samples, n_scores), dtype float64, or None
+        Raw scores of a fixed model (the main effects, for the pair stage)
+        added to ``intercept`` as every row's starting point.
 
     Returns
     -------
@@ -437,6 +468,10 @@ def boost_bag(
     cdef const X_BINNED_C* X_ptr = &X_binned[0, 0] if n_samples > 0 else NULL
     cdef const Py_ssize_t* term_feature_ptr = &term_feature[0] if n_terms > 0 else NULL
     cdef const uint8_t* nominal_ptr = &term_is_nominal[0] if n_terms > 0 else NULL
+    cdef TermTable terms
+    cdef PairWorkspace* pair_ws = NULL
+    cdef Py_ssize_t max_bins_a = 1, max_bins_b = 1
+    cdef bint has_init = init_scores is not None
     cdef const ROW_C* train_ptr = &train_rows[0] if n_train > 0 else NULL
     cdef const ROW_C* val_ptr = &val_rows[0] if n_val > 0 else NULL
     cdef uint8_t* stop_ptr = &stop_flag[0]
@@ -444,6 +479,28 @@ def boost_bag(
     if intercept.shape[0] != n_scores:
         raise ValueError(
             f"intercept has {intercept.shape[0]} values but the loss has {n_scores} scores.")
+    if term_bins_b is None:
+        term_bins_b = np.zeros(n_terms, dtype=np.intp)
+    if term_nominal_b is None:
+        term_nominal_b = np.zeros(n_terms, dtype=np.uint8)
+    if term_bins_b.shape[0] != n_terms or term_nominal_b.shape[0] != n_terms:
+        raise ValueError("term_bins_b and term_nominal_b need one entry per term.")
+    for term_idx in range(n_terms):
+        if term_feature[term_idx] < 0 or term_feature[term_idx] >= X_binned.shape[0]:
+            raise ValueError(
+                f"term_feature[{term_idx}] = {term_feature[term_idx]} is outside "
+                f"[0, {X_binned.shape[0]}).")
+        if term_bins_b[term_idx] > 0:
+            if term_n_bins[term_idx] % term_bins_b[term_idx] != 0:
+                raise ValueError(
+                    f"Pair term {term_idx} has {term_n_bins[term_idx]} cells, not a multiple "
+                    f"of its {term_bins_b[term_idx]} second-dimension bins.")
+            max_bins_a = max(max_bins_a, term_n_bins[term_idx] // term_bins_b[term_idx])
+            max_bins_b = max(max_bins_b, term_bins_b[term_idx])
+    if has_init and (init_scores.shape[0] != n_samples or init_scores.shape[1] != n_scores):
+        raise ValueError(
+            f"init_scores has shape ({init_scores.shape[0]}, {init_scores.shape[1]}); "
+            f"expected ({n_samples}, {n_scores}).")
     if n_terms == 0 or n_train == 0:
         shape = (lambda n_bins: (n_bins,)) if n_scores == 1 else (lambda n_bins: (n_bins, n_scores))
         return [np.zeros(shape(term_n_bins[t])) for t in range(n_terms)], 0
@@ -504,6 +561,16 @@ def boost_bag(
     s.order = <Py_ssize_t*>malloc(n_terms * sizeof(Py_ssize_t))
     s.window = <double*>malloc((window_size + 1) * sizeof(double))
     ws = workspace_create(max_bins, params.max_leaves, n_scores)
+    terms.feature = term_feature_ptr
+    terms.nominal = nominal_ptr
+    terms.bins_b = &term_bins_b[0]
+    terms.nominal_b = &term_nominal_b[0]
+    if max_bins_b > 1:
+        pair_ws = pair_workspace_create(max_bins_a, max_bins_b, n_scores)
+        if pair_ws == NULL:
+            _free_state(&s)
+            workspace_free(ws)
+            raise MemoryError(f"Could not allocate the pair workspace of bag {bag_idx}.")
     if (s.y_train == NULL or s.weight_train == NULL or s.raw_train == NULL
             or s.gradients == NULL or s.hessians == NULL or s.y_val == NULL
             or s.weight_val == NULL or s.raw_val == NULL or s.term_offset == NULL
@@ -514,6 +581,7 @@ def boost_bag(
             or s.window == NULL or ws == NULL):
         _free_state(&s)
         workspace_free(ws)
+        pair_workspace_free(pair_ws)
         raise MemoryError(f"Could not allocate the boosting state of bag {bag_idx}.")
 
     try:
@@ -526,12 +594,16 @@ def boost_bag(
                 s.weight_train[i] = sample_weight[train_ptr[i]]
                 for k in range(n_scores):
                     s.raw_train[i * n_scores + k] = intercept[k]
+                    if has_init:
+                        s.raw_train[i * n_scores + k] += init_scores[train_ptr[i], k]
             s.weight_val_sum = 0.0
             for i in range(n_val):
                 s.y_val[i] = y[val_ptr[i]]
                 s.weight_val[i] = sample_weight[val_ptr[i]]
                 for k in range(n_scores):
                     s.raw_val[i * n_scores + k] = intercept[k]
+                    if has_init:
+                        s.raw_val[i * n_scores + k] += init_scores[val_ptr[i], k]
                 s.weight_val_sum += s.weight_val[i]
             loss.gradient_hessian(s.y_train, s.raw_train, s.weight_train, s.gradients,
                                   s.hessians, n_train)
@@ -552,8 +624,8 @@ def boost_bag(
                                     s.sum_hessians)
                     memcpy(s.fixed_hessians + offset, s.sum_hessians, n_bins * sizeof(double))
 
-            n_steps = _run_loop(&s, loss, X_ptr, n_samples, term_feature_ptr, nominal_ptr,
-                                train_ptr, val_ptr, &params, &schedule, &rng, ws, inputs,
+            n_steps = _run_loop(&s, loss, X_ptr, n_samples, &terms, train_ptr, val_ptr,
+                                &params, &schedule, &rng, ws, pair_ws, inputs,
                                 callback is not None, stop_ptr)
             # Without a validation window the last model is kept, as in InterpretML.
             if n_val == 0 or s.weight_val_sum <= 0.0 or schedule.early_stopping_rounds <= 0:
@@ -577,3 +649,4 @@ def boost_bag(
     finally:
         _free_state(&s)
         workspace_free(ws)
+        pair_workspace_free(pair_ws)
