@@ -38,6 +38,8 @@ cdef void apply_update(
 
 # Several scores per row (multiclass): gradients, hessians and raw scores hold
 # n_scores values per row, histograms and updates n_scores values per bin.
+# build_histogram_multi writes one copy of the histogram, which also suits
+# pair terms of one-score losses, whose many cells rarely repeat in a row.
 cdef void build_histogram_multi(
     const X_BINNED_C* feature_bins,  # IN  (n_samples,)
     const ROW_C* rows,               # IN  (n_rows,)

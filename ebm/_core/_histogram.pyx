@@ -89,6 +89,14 @@ cdef void build_histogram_multi(
     # The n_scores adds of one row go to different addresses, so one copy of
     # the histogram keeps the adds independent.
     cdef Py_ssize_t i, k, bin_start, row_start
+    cdef X_BINNED_C bin_idx
+    if n_scores == 1:
+        # Pair terms of a one-score loss come here: one copy suits their many cells.
+        for i in range(n_rows):
+            bin_idx = feature_bins[rows[i]]
+            sum_gradients[bin_idx] += gradients[i]
+            sum_hessians[bin_idx] += hessians[i]
+        return
     for i in range(n_rows):
         bin_start = feature_bins[rows[i]] * n_scores
         row_start = i * n_scores
