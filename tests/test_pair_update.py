@@ -327,9 +327,9 @@ def test_pair_property_reference(seed, n_bins_a, n_bins_b, n_scores, params):
 
 # Larger histograms -----------------------------------------------------------------
 
-# The kernel scores the cuts of one side four at a time and takes their maximum
-# eight at a time, so sides of 8 to 20 value units also run those loops and
-# their remainders. The smaller histograms above have at most 6 value units.
+# The kernel scores the cuts of one side in vectors of up to four lanes and takes
+# their maximum eight at a time, so sides of 8 to 20 value units also run those
+# loops and their remainders. The histograms above have at most 6 value units.
 LARGE_SHAPES = [(11, 10), (12, 19), (22, 7)]
 LARGE_CASES = [
     ("plain", {"min_samples_leaf": 4.0}),
@@ -371,13 +371,15 @@ def test_pair_empty_missing_bin_matches_reference(empty, missing, n_scores, nomi
 
 @pytest.mark.parametrize("n_scores", [1, 3])
 def test_pair_equal_category_keys_match_reference(n_scores):
-    # Every category of b has the key G / H = -0.5, so bin order alone orders them.
+    # Every cell has G = -H / 2, so without cat_smooth each category on every side
+    # has the key -0.5, or 0 without hessian. Bin order alone orders equal keys,
+    # and many trees tie.
     G, H, C = eighths(4, 10, 13, n_scores)
-    H[:, 1:-1] = np.maximum(H[:, 1:-1], 0.125)
-    G[:, 1:-1] = -0.5 * H[:, 1:-1]
-    G[:, 1:-1] *= (np.arange(10) % 2 + 1)[:, None, None]
+    G[:] = -0.5 * H
 
     assert_matches_reference(G, H, C, nominal_b=True, missing="gain")
+    assert_matches_reference(G, H, C, nominal_a=True, nominal_b=True, missing="gain",
+                             cat_smooth=1.0)
 
 
 # Hand-made cases ----------------------------------------------------------------

@@ -28,20 +28,21 @@ cdef struct PairLayout:
 # The other dimension on one side of the first cut: its histogram over that
 # side's cells, prefix sums over its value units and the score of every cut.
 cdef struct PairSide:
-    PairHistogram hist
+    PairHistogram hist           # only bin 0 is filled for one score per bin and a dimension
+                                 # that is not nominal
     Py_ssize_t prefix_stride     # capacity + 1
-    double* prefix_gradients     # ((capacity + 1) * n_scores,) entry (k, u) at k * prefix_stride + u:
-                                 # score k summed over value units [0, u)
+    double* prefix_gradients     # ((capacity + 1) * n_scores,) entry (k, u) at
+                                 # k * prefix_stride + u: score k over value units [0, u)
     double* prefix_hessians      # ((capacity + 1) * n_scores,)
     double* prefix_counts        # (capacity + 1,)
     double* rare_gradients       # (n_scores,) nominal only: sums over the rare categories
     double* rare_hessians        # (n_scores,)
     double rare_count
-    SortItem* units              # (capacity,) nominal only: value units in sorted order, bin_idx -1
-                                 # for the rare unit
-    double* unit_keys            # (capacity,) nominal only: sort keys of the units in bin order
-    Py_ssize_t* unit_bins        # (capacity,) nominal only: bin of each unit in bin order, -1 for rare
-    Py_ssize_t* unit_ranks       # (capacity,) nominal only: sorted position of each unit in bin order
+    SortItem* units              # (capacity,) nominal only: value units in sorted order,
+                                 # bin_idx -1 for the rare unit
+    double* unit_keys            # (capacity,) nominal only: sort key of each unit, in bin order
+    Py_ssize_t* unit_bins        # (capacity,) nominal only: bin of each unit in bin order, -1 rare
+    Py_ssize_t* unit_ranks       # (capacity,) nominal only: sorted position of each unit
     double* low_scores           # (capacity,) entry m: cut at m + 1 with the missing unit first
     double* high_scores          # (capacity,) entry m: cut at m + 1 with the missing unit last
     double* cut_sums             # (4 * capacity,) scratch of the cut scores for n_scores > 1
@@ -62,7 +63,7 @@ cdef struct PairWorkspace:
     PairHistogram running        # other dimension over the first value units passed so far
     Py_ssize_t* best_first_side    # (capacity,) 0 left, 1 right, -1 unseen, per first-dimension bin
     Py_ssize_t* best_second_child  # (2 * capacity,) 0 or 1, -1 unseen, per side and other-dimension bin
-    Py_ssize_t* row_leaves       # (capacity,) leaf of each cell in one row of the pair, -1 for none
+    Py_ssize_t* row_leaves       # (capacity,) leaf of each cell in one row of the pair, or -1
     double* leaf_gradients       # (4 * n_scores,) leaf 2 * side + child
     double* leaf_hessians        # (4 * n_scores,)
     double* leaf_values          # (4 * n_scores,)

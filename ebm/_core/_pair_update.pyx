@@ -31,7 +31,9 @@ then to the lower cut position, then to the missing unit placed first, and
 the cut on each side breaks ties the same way. Without any valid first cut
 the term is one leaf with gain 0. Running sums over the units of the first
 dimension give each side's histogram in O(n_bins) per cut, so the search with
-one dimension first costs about O(n_bins_first * n_bins_second * log(n_bins_second)).
+one dimension first costs about O(n_bins_first * n_bins_second), or
+O(n_bins_first * n_bins_second**2) when the second is nominal, whose units
+each side orders by counting, for each unit, the units with a lower key.
 
 Random splits (the smoothing rounds) take bins in plain order with the missing
 bin first. They ignore ``min_samples_leaf``, ``min_hessian``, nominal sorting
@@ -51,6 +53,14 @@ from ._common cimport Rng, rng_below, rng_seed
 from ._splitting cimport (MISSING_GAIN, MISSING_HIGH, MISSING_LOW, MISSING_SEPARATE,
                           SortItem, SplitParams, _category_key, _compare_items,
                           _leaf_value, _node_score, _sort_score)
+
+
+# Largest number of units of a nominal side ordered by counting ranks, which
+# takes time quadratic in the units. In a standalone C benchmark on an AMD EPYC
+# (Zen 3), the AVX2 build of the counting took 3.0 us for 128 units against
+# 5.9 us for qsort, and both took about 13 us for 256.
+cdef enum:
+    _MAX_RANKED_UNITS = 128
 
 
 # Best cut of the second dimension on one side of the first cut.
@@ -413,24 +423,15 @@ cdef Py_ssize_t _plain_prefix(PairSide* side, Py_ssize_t n_bins,
                               Py_ssize_t n_scores) noexcept nogil:
     # Write the prefix sums over the value bins 1..n_bins-2 in bin order, the
     # units of a dimension that is not nominal, and return their number.
+    # _plain_prefixes_one does this for one score per bin.
     cdef const PairHistogram* hist = &side.hist
     cdef Py_ssize_t n_units = n_bins - 2
     cdef Py_ssize_t stride = side.prefix_stride
     cdef Py_ssize_t unit, k
-    cdef double g = 0.0, h = 0.0, c = 0.0
     for k in range(n_scores):
         side.prefix_gradients[k * stride] = 0.0
         side.prefix_hessians[k * stride] = 0.0
     side.prefix_counts[0] = 0.0
-    if n_scores == 1:
-        for unit in range(n_units):
-            g = g + hist.sum_gradients[unit + 1]
-            h = h + hist.sum_hessians[unit + 1]
-            c = c + hist.counts[unit + 1]
-            side.prefix_gradients[unit + 1] = g
-            side.prefix_hessians[unit + 1] = h
-            side.prefix_counts[unit + 1] = c
-        return n_units
     for unit in range(n_units):
         for k in range(n_scores):
             side.prefix_gradients[k * stride + unit + 1] = (
@@ -512,36 +513,17 @@ cdef void _plain_prefixes_one(Py_ssize_t n_second, int placement,
         right_prefix_c[bin_idx] = right_c
 
 
-cdef inline bint _unit_before(const SortItem* x, const SortItem* y) noexcept nogil:
-    # Whether _compare_items(x, y) is negative: by key, then by bin index.
-    return x.key < y.key or (not x.key > y.key and x.bin_idx < y.bin_idx)
-
-
-cdef void _sort_units(SortItem* items, Py_ssize_t n_items) noexcept nogil:
-    # Insertion sort by _unit_before, for keys that ebm_pair_rank_units rejects.
-    cdef Py_ssize_t i, j
-    cdef SortItem item
-    for i in range(1, n_items):
-        item = items[i]
-        j = i
-        while j > 0 and _unit_before(&item, &items[j - 1]):
-            items[j] = items[j - 1]
-            j -= 1
-        items[j] = item
-
-
 cdef Py_ssize_t _sorted_prefix(PairSide* side, Py_ssize_t n_bins, Py_ssize_t n_scores,
                                const SplitParams* params) noexcept nogil:
     # Lay out the side's value units as _layout_value_units does for a nominal
     # dimension, write their prefix sums and return their number. The units
     # are left in side.units, in sorted order. Key and bin index order the
-    # units totally, so any sort gives the order of qsort there.
-    # NOTE: a NaN key breaks that total order, and then the two sorts may differ.
+    # units totally, so ranking them gives the order of qsort there.
     cdef const PairHistogram* hist = &side.hist
     cdef SortItem* items = side.units
     cdef Py_ssize_t last_value_bin = n_bins - 2
     cdef Py_ssize_t stride = side.prefix_stride
-    cdef Py_ssize_t key_score, bin_idx, k, i, unit
+    cdef Py_ssize_t key_score, bin_idx, k, i, unit, first
     cdef Py_ssize_t n_items = 0
     cdef double min_cat_samples = params.min_cat_samples
     cdef double cat_smooth = params.cat_smooth
@@ -577,15 +559,23 @@ cdef Py_ssize_t _sorted_prefix(PairSide* side, Py_ssize_t n_bins, Py_ssize_t n_s
                 hist.sum_hessians[bin_idx * n_scores + key_score], cat_smooth)
             side.unit_bins[n_items] = bin_idx
             n_items += 1
-    if ebm_pair_rank_units(side.unit_keys, n_items, side.unit_ranks) == 0:
+    if (n_items <= _MAX_RANKED_UNITS
+            and ebm_pair_rank_units(side.unit_keys, n_items, side.unit_ranks) == 0):
         for i in range(n_items):
             items[side.unit_ranks[i]].key = side.unit_keys[i]
             items[side.unit_ranks[i]].bin_idx = side.unit_bins[i]
     else:
-        for i in range(n_items):
-            items[i].key = side.unit_keys[i]
-            items[i].bin_idx = side.unit_bins[i]
-        _sort_units(items, n_items)
+        # Many units, or a NaN key, which leaves the order to the sort
+        # algorithm: sort as _layout_value_units does, with qsort and the rare
+        # unit listed last.
+        first = 1 if has_rare else 0
+        for i in range(first, n_items):
+            items[i - first].key = side.unit_keys[i]
+            items[i - first].bin_idx = side.unit_bins[i]
+        if has_rare:
+            items[n_items - 1].key = side.unit_keys[0]
+            items[n_items - 1].bin_idx = -1
+        qsort(items, n_items, sizeof(SortItem), _compare_items)
 
     for k in range(n_scores):
         side.prefix_gradients[k * stride] = 0.0
@@ -649,14 +639,15 @@ cdef extern from *:
     #define EBM_PAIR_INLINE static inline __attribute__((always_inline))
     #define EBM_PAIR_RESTRICT __restrict__
     #elif defined(_MSC_VER)
-    #define EBM_PAIR_INLINE static inline
+    #define EBM_PAIR_INLINE static __inline
     #define EBM_PAIR_RESTRICT __restrict
     #else
     #define EBM_PAIR_INLINE static inline
     #define EBM_PAIR_RESTRICT
     #endif
 
-    /* The arithmetic of _node_score in _splitting.pxd, step for step. */
+    /* Repeats the arithmetic of _node_score in _splitting.pxd step for step,
+     * so a change there must be made here too. */
     EBM_PAIR_INLINE double ebm_pair_node_score(double g, double h, double reg_alpha,
                                                double reg_lambda) {
         double t = g > reg_alpha ? g - reg_alpha : (g < -reg_alpha ? g + reg_alpha : 0.0);
@@ -664,18 +655,36 @@ cdef extern from *:
         return denominator <= 0.0 ? 0.0 : t * t / denominator;
     }
 
-    /* ebm_pair_node_score with reg_alpha = reg_lambda = 0, which gives the
-     * same value: g - 0 and g + 0 are g, and h + 0 only turns -0 into +0. */
+    /* ebm_pair_node_score with reg_alpha = reg_lambda = 0, with the same
+     * result: there g - 0 and g + 0 are g, a NaN g gives t = 0, and h + 0
+     * differs from h only for h = -0. */
     EBM_PAIR_INLINE double ebm_pair_plain_node_score(double g, double h) {
         double square = g == g ? g * g : 0.0;
         return h <= 0.0 ? 0.0 : square / h;
     }
 
-    /* scores[m] for m in [0, n_cuts): the cut whose left child sums are
-     * base + prefix[m], or -inf when a child is too small. Both node scores
-     * are computed either way, so the loops have no branches and vectorise.
-     * A base of 0 changes no sum, so cuts without the missing bin on the left
-     * pass 0. */
+    /* Score of a cut with one score per bin, or -inf when a child is too
+     * small. Both node scores are computed either way, so that a loop of
+     * these has no branches. plain is reg_alpha == 0 && reg_lambda == 0. */
+    EBM_PAIR_INLINE double ebm_pair_cut_score(
+            double g_left, double h_left, double c_left, double g_total, double h_total,
+            double c_total, double min_samples_leaf, double min_hessian, double reg_alpha,
+            double reg_lambda, int plain) {
+        double h_right = h_total - h_left;
+        double score = plain
+            ? ebm_pair_plain_node_score(g_left, h_left)
+              + ebm_pair_plain_node_score(g_total - g_left, h_right)
+            : ebm_pair_node_score(g_left, h_left, reg_alpha, reg_lambda)
+              + ebm_pair_node_score(g_total - g_left, h_right, reg_alpha, reg_lambda);
+        int valid = !(c_left < min_samples_leaf) & !(c_total - c_left < min_samples_leaf)
+                    & (h_left >= min_hessian) & (h_right >= min_hessian);
+        return valid ? score : -INFINITY;
+    }
+
+    /* Write to scores[m], for m in [0, n_cuts), the score of the cut whose
+     * left child sums are base + prefix[m]. A base of 0 changes no sum, so
+     * cuts without the missing bin on the left pass 0. Each loop below has a
+     * constant plain, so that the compiler vectorises both. */
     EBM_PAIR_INLINE void ebm_pair_score_cuts(
             const double* prefix_gradients, const double* prefix_hessians,
             const double* prefix_counts, Py_ssize_t n_cuts, double g_base, double h_base,
@@ -685,31 +694,18 @@ cdef extern from *:
         Py_ssize_t m;
         if (reg_alpha == 0.0 && reg_lambda == 0.0) {
             for (m = 0; m < n_cuts; m++) {
-                double g_left = g_base + prefix_gradients[m];
-                double h_left = h_base + prefix_hessians[m];
-                double c_left = c_base + prefix_counts[m];
-                double h_right = h_total - h_left;
-                double score = ebm_pair_plain_node_score(g_left, h_left)
-                               + ebm_pair_plain_node_score(g_total - g_left, h_right);
-                int valid = !(c_left < min_samples_leaf)
-                            & !(c_total - c_left < min_samples_leaf)
-                            & (h_left >= min_hessian) & (h_right >= min_hessian);
-                scores[m] = valid ? score : -INFINITY;
+                scores[m] = ebm_pair_cut_score(
+                    g_base + prefix_gradients[m], h_base + prefix_hessians[m],
+                    c_base + prefix_counts[m], g_total, h_total, c_total, min_samples_leaf,
+                    min_hessian, 0.0, 0.0, 1);
             }
             return;
         }
         for (m = 0; m < n_cuts; m++) {
-            double g_left = g_base + prefix_gradients[m];
-            double h_left = h_base + prefix_hessians[m];
-            double c_left = c_base + prefix_counts[m];
-            double h_right = h_total - h_left;
-            double score = ebm_pair_node_score(g_left, h_left, reg_alpha, reg_lambda)
-                           + ebm_pair_node_score(g_total - g_left, h_right, reg_alpha,
-                                                 reg_lambda);
-            int valid = !(c_left < min_samples_leaf)
-                        & !(c_total - c_left < min_samples_leaf)
-                        & (h_left >= min_hessian) & (h_right >= min_hessian);
-            scores[m] = valid ? score : -INFINITY;
+            scores[m] = ebm_pair_cut_score(
+                g_base + prefix_gradients[m], h_base + prefix_hessians[m],
+                c_base + prefix_counts[m], g_total, h_total, c_total, min_samples_leaf,
+                min_hessian, reg_alpha, reg_lambda, 0);
         }
     }
 
@@ -718,24 +714,27 @@ cdef extern from *:
         double best = -INFINITY;
         Py_ssize_t m = 0, lane;
     #if defined(__GNUC__)
-        /* Eight running maxima in two vectors; GCC and Clang lower the vector
-         * types to the widest registers of the target. */
-        typedef double ebm_pair_v4d __attribute__((vector_size(32)));
-        typedef long long ebm_pair_v4i __attribute__((vector_size(32)));
-        ebm_pair_v4d best0 = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-        ebm_pair_v4d best1 = best0, x0, x1;
-        ebm_pair_v4i higher0, higher1;
+        /* Eight running maxima in four vectors of two lanes, which GCC and
+         * Clang keep in SSE2 registers on x86-64. Vectors of four lanes saved
+         * about 5% of a 64 x 64 call in the AVX2 copy but made the SSE2-only
+         * build about 1.5 times slower. */
+        typedef double ebm_pair_v2d __attribute__((vector_size(16)));
+        typedef long long ebm_pair_v2i __attribute__((vector_size(16)));
+        ebm_pair_v2d best_lanes[4] = {{-INFINITY, -INFINITY}, {-INFINITY, -INFINITY},
+                                      {-INFINITY, -INFINITY}, {-INFINITY, -INFINITY}};
+        ebm_pair_v2d block;
+        ebm_pair_v2i higher;
         for (; m + 8 <= n; m += 8) {
-            memcpy(&x0, scores + m, sizeof(x0));
-            memcpy(&x1, scores + m + 4, sizeof(x1));
-            higher0 = x0 > best0;
-            higher1 = x1 > best1;
-            best0 = (ebm_pair_v4d)((higher0 & (ebm_pair_v4i)x0) | (~higher0 & (ebm_pair_v4i)best0));
-            best1 = (ebm_pair_v4d)((higher1 & (ebm_pair_v4i)x1) | (~higher1 & (ebm_pair_v4i)best1));
+            for (lane = 0; lane < 4; lane++) {
+                memcpy(&block, scores + m + 2 * lane, sizeof(block));
+                higher = block > best_lanes[lane];
+                best_lanes[lane] = (ebm_pair_v2d)((higher & (ebm_pair_v2i)block)
+                                                  | (~higher & (ebm_pair_v2i)best_lanes[lane]));
+            }
         }
         for (lane = 0; lane < 4; lane++) {
-            best = best0[lane] > best ? best0[lane] : best;
-            best = best1[lane] > best ? best1[lane] : best;
+            best = best_lanes[lane][0] > best ? best_lanes[lane][0] : best;
+            best = best_lanes[lane][1] > best ? best_lanes[lane][1] : best;
         }
     #endif
         for (; m < n; m++) {
@@ -790,7 +789,7 @@ cdef extern from *:
      * ebm_pair_pick_cut does. Entry u of the prefix sums holds value units
      * [0, u) and the missing bin holds g_missing, h_missing and c_missing.
      * Only the first n_low cuts with the missing unit first and the first
-     * n_high with it last are scored; the rest of the n_units entries of
+     * n_high with it last are scored, and the rest of the n_units entries of
      * low_scores and high_scores become -inf. */
     EBM_PAIR_TARGET_CLONES
     static Py_ssize_t ebm_pair_best_cut(
@@ -855,8 +854,8 @@ cdef extern from *:
      * with n_scores scores per bin. Entry (k, u) of the prefix sums is at
      * k * stride + u. Cut m has left child base + prefix entry m + offset,
      * with base the missing bin when with_base and else 0. Node scores and
-     * hessians add up score by score, in the order of _cut_is_valid and the
-     * search of one cut at a time, in four rows of n_cuts entries of cut_sums. */
+     * hessians add up over the scores in score order, as in _cut_is_valid,
+     * in four rows of n_cuts entries of cut_sums. */
     EBM_PAIR_INLINE void ebm_pair_score_cuts_multi(
             const double* prefix_gradients, const double* prefix_hessians,
             const double* prefix_counts, Py_ssize_t stride, Py_ssize_t n_scores,
@@ -892,8 +891,8 @@ cdef extern from *:
         }
     }
 
-    /* ebm_pair_best_cut for n_scores scores per bin; g_missing and h_missing
-     * hold the n_scores sums of the missing bin. cut_sums is scratch of
+    /* ebm_pair_best_cut for n_scores scores per bin. g_missing and h_missing
+     * are the n_scores sums of the missing bin, and cut_sums is scratch of
      * 4 * n_units entries. */
     EBM_PAIR_TARGET_CLONES
     static Py_ssize_t ebm_pair_best_cut_scores(
@@ -921,8 +920,9 @@ cdef extern from *:
         return ebm_pair_pick_cut(low_scores, high_scores, n_units);
     }
 
-    /* Write to ranks[i] the position of unit i in the order of _unit_before:
-     * by key, and equal keys by position i, which the caller makes bin order.
+    /* Write to ranks[i] the position of unit i in the order of _compare_items
+     * in _splitting.pxd: by key, and equal keys by position i, which the
+     * caller makes bin order.
      * Counting the units before each one needs no data-dependent branch,
      * unlike a comparison sort, whose mispredicted branches cost more for
      * the few dozen units of a pair dimension. Return 0, or -1 without
@@ -952,8 +952,6 @@ cdef extern from *:
     """
     int ebm_pair_rank_units(const double* keys, Py_ssize_t n_units,
                             Py_ssize_t* ranks) noexcept nogil
-    Py_ssize_t ebm_pair_pick_cut(const double* low_scores, const double* high_scores,
-                                 Py_ssize_t n_units) noexcept nogil
     Py_ssize_t ebm_pair_best_cut(
         const double* prefix_gradients, const double* prefix_hessians,
         const double* prefix_counts, Py_ssize_t n_units, Py_ssize_t n_low, Py_ssize_t n_high,
@@ -1026,8 +1024,8 @@ cdef inline Py_ssize_t _child(Py_ssize_t position, Py_ssize_t unit_position) noe
     return 0 if position < 0 or unit_position < position else 1
 
 
-cdef void _assign_side_children(const PairSide* side, bint sorted_units, Py_ssize_t n_bins, const SideCut* cut,
-                                const SplitParams* params,
+cdef void _assign_side_children(const PairSide* side, bint sorted_units, Py_ssize_t n_bins,
+                                const SideCut* cut, const SplitParams* params,
                                 Py_ssize_t* child_of_bin) noexcept nogil:
     # Write 0 for the bins of the side's left child, 1 for those of its right
     # child and -1 for the unseen bin, from the units the cut was scored on.
@@ -1074,7 +1072,8 @@ cdef void _first_dimension_rows(
         cell = second * stride_second
         ws.missing_row.counts[second] = counts[cell]
         for k in range(n_scores):
-            ws.missing_row.sum_gradients[second * n_scores + k] = sum_gradients[cell * n_scores + k]
+            ws.missing_row.sum_gradients[second * n_scores + k] = (
+                sum_gradients[cell * n_scores + k])
             ws.missing_row.sum_hessians[second * n_scores + k] = sum_hessians[cell * n_scores + k]
 
 
@@ -1175,7 +1174,7 @@ cdef bint _search_first_dimension(
     # of the second. ws.marginal and ws.total must hold the sums of the first
     # and second dimension. Return True when a tree beat best_gain, and then
     # its bin-to-leaf maps are in best_first_side and best_second_child.
-    cdef Py_ssize_t position, i, second
+    cdef Py_ssize_t position, second
     cdef SideCut sides[2]
     cdef bint try_low = params.missing != MISSING_HIGH
     cdef bint try_high = params.missing != MISSING_LOW
@@ -1376,8 +1375,9 @@ cdef double _pair_sums(const double* sum_gradients, const double* sum_hessians,
                        const SplitParams* params, PairWorkspace* ws) noexcept nogil:
     # Sum the cells outside the unseen row and column into rows (each bin of
     # a over b) and columns (each bin of b over a), and return the node score
-    # of the whole term, summed over scores. One pass in row-major order adds
-    # every sum in the order the search with either dimension first expects.
+    # of the whole term, summed over scores. One pass in row-major order serves
+    # both orientations of the search: each row adds its cells in order of b,
+    # each column in order of a, and the whole term in row-major order.
     cdef Py_ssize_t n_scores = ws.n_scores
     cdef Py_ssize_t a, b, cell, k
     cdef double row_g, row_h, row_c, total_g = 0.0, total_h = 0.0, g, h
