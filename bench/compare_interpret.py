@@ -453,8 +453,9 @@ def fit_and_score(
         fit_seconds.append(elapsed)
 
         logger.info(
-            "%s on %s: fit %d of %d took %.2f s",
+            "%s on %s: fit %d of %d took %.2f s; mean best_iteration_ per stage: %s",
             library, spec.name, repeat + 1, repeats, elapsed,
+            np.round(np.mean(model.best_iteration_, axis=1)).astype(int).tolist(),
         )
         score = score_model(model, spec, X_test, y_test)
         if first_score is None:
