@@ -303,7 +303,10 @@ def run_demo(args):
     for line in format_importance_table(model.term_names_, importances):
         print("  " + line)
 
-    strongest = int(np.argmax(importances))
+    # Pairs have no one-dimensional shape, so the demo draws the strongest main term.
+    main_terms = [term_idx for term_idx, features in enumerate(model.term_features_)
+                  if len(features) == 1]
+    strongest = max(main_terms, key=lambda term_idx: importances[term_idx])
     print()
     print("Scores are contributions to the log-odds of whi == 'yes'; weight counts training rows.")
     for line in format_shape_function(model, strongest):

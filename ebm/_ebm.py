@@ -3,6 +3,7 @@
 import dataclasses
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,7 @@ class _EBMBase(BaseEstimator):
         self
         """
         timer = _Timer()
+        self._reset_fitted_state()
         validate_parameters(self)
         loss = make_loss(self.objective, self._is_classifier)
         data = self._validate_training_data(X, y, sample_weight)
@@ -92,6 +94,14 @@ class _EBMBase(BaseEstimator):
         X_binned = self._bin_features(data)
         timer.lap("binning")
         main_terms, pair_count, listed_terms, excluded = self._select_terms()
+        self._pair_bins = None
+        if pair_count or listed_terms:
+            # Built before any boosting, so that a listed pair too large to fit
+            # fails the fit before the mains take their time.
+            self._pair_bins = PairBins(self._feature_bins, X_binned, self.max_interaction_bins,
+                                       data.sample_weight)
+            for term in listed_terms:
+                self._check_pair_cells(term)
         seed_sequence = np.random.SeedSequence(self.random_state)
         bags = make_bags(data.sample_weight, data.stratify, self.validation_size, self.outer_bags,
                          seed_sequence)
@@ -106,7 +116,6 @@ class _EBMBase(BaseEstimator):
         timer.lap("mains")
 
         term_features = list(main_terms)
-        self._pair_bins = None
         # A callback that stops the mains stops the fit: no pair stage follows.
         if (pair_count or listed_terms) and not stopped:
             pair_terms, bagged_pair_scores, pair_steps = self._boost_pairs(
@@ -123,6 +132,15 @@ class _EBMBase(BaseEstimator):
         timer.lap("averaging")
         _log.info("%s fitted %d bags: %s", type(self).__name__, len(bags), timer.summary())
         return self
+
+    def _reset_fitted_state(self):
+        # A fit that raises leaves the estimator unfitted rather than mixing
+        # attributes of the old model with those of the new data.
+        for name in list(vars(self)):
+            fitted_attribute = name.endswith("_") and not name.startswith("__")
+            if fitted_attribute or name in ("_feature_bins", "_pair_bins", "_loss",
+                                            "_fitted_with_names"):
+                delattr(self, name)
 
     def _validate_training_data(self, X, y, sample_weight):
         columns, input_names, n_samples = to_columns(X)
@@ -183,6 +201,12 @@ class _EBMBase(BaseEstimator):
         pair_count, listed_terms = resolve_interactions(self.interactions, names)
         main_terms = [] if no_mains else [(i,) for i in range(len(names))
                                           if (i,) not in excluded]
+        dropped = [term for term in listed_terms if term in excluded]
+        if dropped:
+            warnings.warn(
+                f"interactions lists {len(dropped)} terms that exclude also names, so they are "
+                f"not fitted: {[tuple(names[i] for i in term) for term in dropped]}.",
+                UserWarning, stacklevel=3)
         listed_terms = [term for term in listed_terms if term not in excluded]
         for term in listed_terms:
             if term in main_terms:
@@ -212,9 +236,7 @@ class _EBMBase(BaseEstimator):
     def _boost_pairs(self, X_binned, main_terms, bagged_main_scores, pair_count, listed_terms,
                      excluded, bags, data, loss, intercepts, timer):
         # Rank the pairs (unless listed), then boost them on top of each bag's mains.
-        pair_bins = PairBins(self._feature_bins, X_binned, self.max_interaction_bins,
-                             data.sample_weight)
-        self._pair_bins = pair_bins
+        pair_bins = self._pair_bins
         n_scores = loss.n_scores
 
         def bag_offsets(bag_idx):
@@ -225,7 +247,8 @@ class _EBMBase(BaseEstimator):
         if listed_terms:
             stage_terms = listed_terms
         else:
-            candidates = candidate_pairs(len(self._feature_bins), excluded, pair_bins.n_bins)
+            candidates = candidate_pairs(list(self.feature_names_in_), excluded,
+                                         pair_bins.n_bins)
             X_pair = np.empty_like(X_binned)
             for feature_idx in np.unique(candidates):
                 X_pair[feature_idx] = pair_bins.bin(X_binned, feature_idx)
@@ -261,7 +284,6 @@ class _EBMBase(BaseEstimator):
 
     def _pair_stage_data(self, X_binned, stage_terms, pair_bins):
         # One row per term: a main's bins, or a pair's flat cell indices.
-        names = self.feature_names_in_
         X_stage = np.empty((len(stage_terms), X_binned.shape[1]), dtype=np.uint16)
         n_bins, nominal, bins_b, nominal_b = [], [], [], []
         for term_idx, features in enumerate(stage_terms):
@@ -274,11 +296,6 @@ class _EBMBase(BaseEstimator):
                 continue
             feature_a, feature_b = features
             n_cells = int(pair_bins.n_bins[feature_a] * pair_bins.n_bins[feature_b])
-            if n_cells > MAX_PAIR_CELLS:
-                raise ValueError(
-                    f"The pair ({names[feature_a]!r}, {names[feature_b]!r}) has {n_cells} "
-                    f"cells, more than the {MAX_PAIR_CELLS} a pair can hold. Lower "
-                    "max_interaction_bins, or merge rare categories of a nominal feature.")
             X_stage[term_idx] = pair_bins.cell_indices(X_binned, features)
             n_bins.append(n_cells)
             nominal.append(self._is_nominal(feature_a))
@@ -286,6 +303,21 @@ class _EBMBase(BaseEstimator):
             nominal_b.append(self._is_nominal(feature_b))
         return X_stage, TermLayout.build(range(len(stage_terms)), n_bins, nominal, bins_b,
                                          nominal_b)
+
+    def _check_pair_cells(self, term):
+        if len(term) != 2:
+            return
+        n_cells = int(np.prod(self._pair_bins.n_bins[list(term)]))
+        if n_cells <= MAX_PAIR_CELLS:
+            return
+        names = [self.feature_names_in_[feature] for feature in term]
+        nominal = [name for feature, name in zip(term, names) if self._is_nominal(feature)]
+        fix = (f"merge rare categories of {' and '.join(repr(name) for name in nominal)}"
+               if nominal else "lower max_interaction_bins")
+        raise ValueError(
+            f"interactions lists the pair ({names[0]!r}, {names[1]!r}), whose bins make "
+            f"{n_cells} cells, more than the {MAX_PAIR_CELLS} a pair can hold; {fix}, or "
+            "drop the pair.")
 
     def _term_bin_weights(self, X_binned, term_features, sample_weight):
         weights = []

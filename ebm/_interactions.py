@@ -12,7 +12,10 @@ import itertools
 import logging
 import math
 import numbers
+import re
+import warnings
 import numpy as np
+from scipy.stats import rankdata
 
 from . import binning
 from ._bags import map_bags
@@ -92,7 +95,8 @@ def resolve_interactions(interactions, names):
     if isinstance(interactions, str):
         text = interactions.strip()
         try:
-            if not text.lower().endswith("x"):
+            # A plain decimal number before the x: float() alone would also take "1_0".
+            if not re.fullmatch(r"[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?x", text.lower()):
                 raise ValueError
             multiple = float(text[:-1])
         except ValueError:
@@ -120,22 +124,30 @@ def resolve_interactions(interactions, names):
     return None, terms
 
 
-def candidate_pairs(n_features, excluded, pair_n_bins, monotone_features=()):
+def candidate_pairs(names, excluded, pair_n_bins, monotone_features=()):
     """Return every pair that FAST may rank, as an (n_pairs, 2) intp array.
 
     Left out are pairs listed in ``excluded`` and pairs with a monotone-constrained
     feature, because a pair could break the constraint. Pairs whose cell count
-    does not fit the pair stage's uint16 cell index are left out too, with a log message.
+    does not fit the pair stage's uint16 cell index are left out too, with a
+    warning. ``names`` are the feature names, for that warning.
     """
     pairs = []
-    for pair in itertools.combinations(range(n_features), 2):
+    too_large = []
+    for pair in itertools.combinations(range(len(names)), 2):
         if pair in excluded or pair[0] in monotone_features or pair[1] in monotone_features:
             continue
         if pair_n_bins[pair[0]] * pair_n_bins[pair[1]] > MAX_PAIR_CELLS:
-            _log.info("Pair %s is not ranked: its %d x %d bins exceed %d cells.", pair,
-                      pair_n_bins[pair[0]], pair_n_bins[pair[1]], MAX_PAIR_CELLS)
+            too_large.append(pair)
             continue
         pairs.append(pair)
+    if too_large:
+        shown = ", ".join(f"({names[a]!r}, {names[b]!r})" for a, b in too_large[:5])
+        more = f" and {len(too_large) - 5} more" if len(too_large) > 5 else ""
+        warnings.warn(
+            f"{len(too_large)} pairs are not ranked because their bins make more than "
+            f"{MAX_PAIR_CELLS} cells: {shown}{more}. Merge rare categories of nominal "
+            "features, or list the pairs you want in interactions.", UserWarning, stacklevel=3)
     return np.array(pairs, dtype=np.intp).reshape(-1, 2)
 
 
@@ -209,15 +221,27 @@ def rank_pairs(X_pair, candidates, pair_n_bins, is_nominal, bags, y, sample_weig
                                   y, sample_weight, loss, bag_offsets(bag_idx), strength_settings)
 
     strengths = np.array(map_bags(run, len(bags), n_jobs)).reshape(len(bags), len(candidates))
-    # Rank 0 is the strongest pair of a bag; equal strengths rank by candidate index.
-    ranks = np.empty_like(strengths)
-    for bag_idx, bag_strengths in enumerate(strengths):
-        order = np.lexsort((np.arange(len(candidates)), -bag_strengths))
-        ranks[bag_idx, order] = np.arange(len(candidates))
+    return order_by_mean_rank(strengths), strengths
+
+
+def order_by_mean_rank(strengths):
+    """Return the pair indices by mean rank over the bags, best first.
+
+    Rank 1 is the strongest pair of a bag. Equal strengths share their mean
+    rank, so a bag where no pair has a valid cross cut (all -inf) favours none
+    of them. Equal mean ranks keep index order. Pairs with no valid cross cut
+    in any bag are left out.
+
+    Parameters
+    ----------
+    strengths : ndarray of shape (n_bags, n_pairs)
+    """
+    ranks = np.array([rankdata(-bag_strengths, method="average")
+                      for bag_strengths in strengths]).reshape(strengths.shape)
     mean_ranks = ranks.mean(axis=0)
     usable = np.isfinite(strengths).any(axis=0)
-    order = np.lexsort((np.arange(len(candidates)), mean_ranks))
-    return order[usable[order]], strengths
+    order = np.lexsort((np.arange(strengths.shape[1]), mean_ranks))
+    return order[usable[order]]
 
 
 def pair_bin_weights(pair_bins, X_binned, pair, sample_weight):
@@ -289,11 +313,10 @@ def purify_pair(scores, weights, purify_rows=True, purify_columns=True):
         columns[has_column_weight] += shift
     rows[~has_row_weight] = 0.0
     columns[~has_column_weight] = 0.0
+    # Cells in a row or column without training weight (a missing bin with no
+    # missing values, the unseen bin) keep T - r - c too, so that a row falling
+    # there gets the same prediction as before purification.
     pure = flat - rows[:, np.newaxis, :] - columns[np.newaxis, :, :]
-    # Rows and columns without training weight (a missing bin with no
-    # missing values, the unseen bin) stay 0, like empty main bins.
-    pure[~has_row_weight] = 0.0
-    pure[:, ~has_column_weight] = 0.0
 
     def restore(values, leading):
         values = values.reshape(leading + (n_bags,) + class_shape)
@@ -308,8 +331,8 @@ def purify_terms(stacked, term_features, bin_weights, pair_bins):
 
     Works in place on ``stacked`` (one (n_bags, ...) array per term). A main
     bin receives the effect of the pair bin that contains it, so every
-    prediction on a cell with training weight stays the same. A pair feature
-    without a main term keeps its effect inside the pair.
+    prediction stays the same. A pair feature without a main term keeps its
+    effect inside the pair.
     """
     main_term = {features[0]: term_idx for term_idx, features in enumerate(term_features)
                  if len(features) == 1}

@@ -113,7 +113,9 @@ PARAMETER_CONSTRAINTS = {
     "feature_names": Constraint(("none", "list")),
     "feature_types": Constraint(("none", "list")),
     "max_bins": _ints(3, MAX_BINS_LIMIT),
-    "max_interaction_bins": _ints(3, MAX_BINS_LIMIT),
+    # A pair's cells are indexed in 16 bits, so two continuous features may
+    # have at most 256 pair bins each; 4 leaves at least 2 value bins.
+    "max_interaction_bins": _ints(4, 256),
     "interactions": Constraint(("int", "real", "str", "list"), low=0),
     "exclude": Constraint(("none", "str", "list"), options=("mains",)),
     "validation_size": _reals(0, 1, high_open=True),

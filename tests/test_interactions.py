@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
-from ebm._interactions import (MAX_PAIR_CELLS, candidate_pairs, purify_pair, resolve_exclude,
-                               resolve_interactions)
+from sklearn.exceptions import NotFittedError
+
+from ebm._interactions import (MAX_PAIR_CELLS, candidate_pairs, order_by_mean_rank,
+                               purify_pair, resolve_exclude, resolve_interactions)
 
 NAMES = ["a", "b", "c", "d"]
 
@@ -33,8 +35,10 @@ def test_interactions_resolved(interactions, count, terms):
 @pytest.mark.parametrize("interactions, match", [
     ("3", r"interactions='3' is not a valid string: write a multiple"),
     ("x", "is not a valid string"),
-    ("-1x", "must be a finite, non-negative multiple"),
-    ("nanx", "must be a finite, non-negative multiple"),
+    ("-1x", "is not a valid string"),
+    ("nanx", "is not a valid string"),
+    ("1_0x", "is not a valid string"),
+    ("1e400x", "must be a finite, non-negative multiple"),
     (1.5, r"interactions=1\.5 is a float of 1 or more.*'1\.5x'"),
     ([("a", "e")], r"interactions names 'e', which is not a feature"),
     ([(0, 4)], r"interactions entry 4 is neither a feature name nor an index in \[-4, 3\]"),
@@ -61,9 +65,25 @@ def test_exclude_invalid_string():
 def test_candidates_skip_excluded_monotone_and_huge():
     n_bins = np.array([10, 10, 10, 10, MAX_PAIR_CELLS])
 
-    pairs = candidate_pairs(5, {(0, 1)}, n_bins, monotone_features=(2,))
+    with pytest.warns(UserWarning, match=r"3 pairs are not ranked because their bins make "
+                                         r"more than 65536 cells: \('a', 'e'\)"):
+        pairs = candidate_pairs(NAMES + ["e"], {(0, 1)}, n_bins, monotone_features=(2,))
 
     assert [tuple(pair) for pair in pairs] == [(0, 3), (1, 3)]
+
+
+def test_mean_rank_ignores_bag_without_valid_pair():
+    # Bag 0 ranks pair 2 first; bag 1 has no valid cross cut and must not
+    # push pair 0 ahead just because it comes first.
+    strengths = np.array([[1.0, 2.0, 3.0], [-np.inf, -np.inf, -np.inf]])
+
+    assert order_by_mean_rank(strengths).tolist() == [2, 1, 0]
+
+
+def test_mean_rank_drops_pairs_never_valid():
+    strengths = np.array([[1.0, -np.inf, 3.0], [2.0, -np.inf, 1.0]])
+
+    assert order_by_mean_rank(strengths).tolist() == [0, 2]
 
 
 # Purification ---------------------------------------------------------------------------
@@ -81,7 +101,7 @@ def test_purify_pair_marginals_zero(class_shape):
     pure, rows, columns = purify_pair(scores, weights)
 
     restored = pure + rows[:, :, np.newaxis] + columns[:, np.newaxis, :]
-    np.testing.assert_allclose(restored[:, 1:, :4], scores[:, 1:, :4], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(restored, scores, rtol=0, atol=1e-12)
     row_marginals = np.einsum("ab,nab...->na...", weights, pure)
     column_marginals = np.einsum("ab,nab...->nb...", weights, pure)
     assert np.abs(row_marginals).max() < 1e-10
@@ -90,8 +110,6 @@ def test_purify_pair_marginals_zero(class_shape):
     assert np.abs(np.einsum("b,nb...->n...", weights.sum(axis=0), columns)).max() < 1e-10
     assert np.all(rows[:, 0] == 0.0)
     assert np.all(columns[:, 4] == 0.0)
-    assert np.all(pure[:, 0] == 0.0)
-    assert np.all(pure[:, :, 4] == 0.0)
 
 
 def test_purify_pair_keeps_pure_interaction():
@@ -193,6 +211,21 @@ def test_purify_keeps_predictions(cps_sample):
         assert np.abs((weights * raw_scores).sum(axis=1)).max() > 1e-6
 
 
+def test_purify_keeps_predictions_on_empty_bins(cps_sample):
+    # CPS1988 has no missing values and fixed categories, so a missing value
+    # and an unseen category at predict time land in bins without weight.
+    X, y = cps_sample
+    params = {**PAIR_FAST, "interactions": 6, "learning_rate": 0.04}
+    pure = ExplainableBoostingRegressor(**params).fit(X, y)
+    raw = ExplainableBoostingRegressor(purify=False, **params).fit(X, y)
+    X_new = X.iloc[:40].copy()
+    X_new.loc[X_new.index[:20], "experience"] = np.nan
+    X_new.loc[X_new.index[10:30], "region"] = "atlantis"
+    X_new.loc[X_new.index[5:15], "education"] = np.nan
+
+    np.testing.assert_allclose(pure.predict(X_new), raw.predict(X_new), rtol=0, atol=1e-10)
+
+
 def test_purified_pairs_on_classifier(hi_sample):
     X, y = hi_sample
 
@@ -252,11 +285,38 @@ def test_exclude_pair_from_ranking():
     assert len(model.term_features_) == 8
 
 
+def test_listed_and_excluded_pair_warns():
+    X, y = product_data(n_samples=500)
+
+    with pytest.warns(UserWarning, match=r"interactions lists 1 terms that exclude also names"):
+        model = ExplainableBoostingRegressor(interactions=[(0, 1), (2, 3)], exclude=[(1, 0)],
+                                             **PAIR_FAST).fit(X, y)
+
+    assert model.term_features_[6:] == [(2, 3)]
+
+
 def test_listed_main_already_fitted_rejected():
     X, y = product_data(n_samples=200)
 
     with pytest.raises(ValueError, match="lists the main term 'feature_0000'"):
         ExplainableBoostingRegressor(interactions=[(0,)], **PAIR_FAST).fit(X, y)
+
+
+def test_listed_pair_too_large_fails_early():
+    rng = np.random.default_rng(6)
+    n_samples = 3000
+    X = np.empty((n_samples, 2), dtype=object)
+    X[:, 0] = np.char.add("a", rng.integers(0, 300, size=n_samples).astype(str))
+    X[:, 1] = np.char.add("b", rng.integers(0, 300, size=n_samples).astype(str))
+    y = rng.normal(size=n_samples)
+    model = ExplainableBoostingRegressor(**PAIR_FAST).fit(rng.normal(size=(n_samples, 2)), y)
+
+    with pytest.raises(ValueError, match=r"merge rare categories of 'feature_0000' and "
+                                         r"'feature_0001', or drop the pair"):
+        model.set_params(interactions=[(0, 1)]).fit(X, y)
+
+    with pytest.raises(NotFittedError):
+        model.predict(X)
 
 
 def test_pair_bins_in_bins_attribute():
