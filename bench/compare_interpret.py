@@ -29,7 +29,7 @@ for regressors in both). Each library is fitted ``--repeats`` times. The table
 reports the score of the first fit, the median ``fit`` time measured with
 ``time.perf_counter`` and the ratio of the ebm time to the InterpretML time. The
 acceptance check passes when ebm's ROC AUC is at least InterpretML's minus 0.002, or
-when ebm's RMSE is at most 1.01 times InterpretML's; with ``--max-fit-ratio R`` the
+when ebm's RMSE is at most 1.01 times InterpretML's. With ``--max-fit-ratio R``, the
 median fit-time ratio must also be at most R.
 
 Run from the repository root, with ebm importable (installed, or the repository root

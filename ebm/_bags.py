@@ -144,11 +144,11 @@ def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequenc
 
 @dataclasses.dataclass
 class TermLayout:
-    """What the core needs to know of each term it boosts.
+    """Per-term arrays that the core reads to boost each term.
 
-    ``row`` is the row of X_binned holding each term's bins (the flat cell
-    index for a pair); ``n_bins`` counts bins (cells for a pair);
-    ``bins_b`` is the second dimension's bin count of a pair, 0 for a main.
+    ``row`` is the row of X_binned with each term's bins, which for a pair
+    are flat cell indices. ``n_bins`` counts bins, or cells for a pair.
+    ``bins_b`` is the second dimension's bin count of a pair, and 0 for a main.
     """
 
     row: np.ndarray

@@ -142,11 +142,11 @@ def candidate_pairs(names, excluded, pair_n_bins, monotone_features=()):
             continue
         pairs.append(pair)
     if too_large:
-        shown = ", ".join(f"({names[a]!r}, {names[b]!r})" for a, b in too_large[:5])
+        listed_pairs = ", ".join(f"({names[a]!r}, {names[b]!r})" for a, b in too_large[:5])
         more = f" and {len(too_large) - 5} more" if len(too_large) > 5 else ""
         warnings.warn(
             f"{len(too_large)} pairs are not ranked because their bins make more than "
-            f"{MAX_PAIR_CELLS} cells: {shown}{more}. Merge rare categories of nominal "
+            f"{MAX_PAIR_CELLS} cells: {listed_pairs}{more}. Merge rare categories of nominal "
             "features, or list the pairs you want in interactions.", UserWarning, stacklevel=3)
     return np.array(pairs, dtype=np.intp).reshape(-1, 2)
 
