@@ -435,12 +435,12 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
     differ:
 
     interactions : int, float, str or list, default="3x"
-        Pairs to add after the main effects: a count; a float below 1, the
-        fraction of the feature count; a string "Nx", N times the feature
-        count; or a list of terms, each a tuple of feature names or indices.
-        Counted pairs are those with the best FAST strength, averaged by rank
-        over the outer bags; pairs with no valid cross cut in any bag are never
-        chosen. A listed main term is allowed when ``exclude="mains"`` and is
+        Pairs to add after the main effects. An int is a count, a float below
+        1 a fraction of the feature count, and a string "Nx" N times the
+        feature count. A list gives the terms themselves, each a tuple of
+        feature names or indices. Counted pairs are those with the best FAST
+        strength, by rank averaged over the outer bags. A pair with no valid
+        cross cut in any bag is never chosen. A listed main term is allowed when ``exclude="mains"`` and is
         then boosted together with the pairs.
     purify : bool, default=True
         Move each pair's weighted row and column means into the main effects

@@ -189,7 +189,7 @@ def test_min_max_importance_is_score_range(fitted, kind):
 
 def expected_n_bins(model, feature_idx, level=0):
     # Pairs use the last binning level of bins_, which for a continuous
-    # feature in a pair holds its pair cut points.
+    # feature in a pair contains its pair cut points.
     bins = model.bins_[feature_idx][min(level, len(model.bins_[feature_idx]) - 1)]
     if isinstance(bins, dict):
         return len(bins) + 2

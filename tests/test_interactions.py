@@ -336,12 +336,12 @@ def test_pairs_deterministic_across_n_jobs(hi_sample):
     X, y = hi_sample
     params = {**PAIR_FAST, "interactions": 3}
 
-    one = ExplainableBoostingClassifier(**{**params, "n_jobs": 1}).fit(X, y)
-    two = ExplainableBoostingClassifier(**{**params, "n_jobs": 2}).fit(X, y)
+    serial = ExplainableBoostingClassifier(**{**params, "n_jobs": 1}).fit(X, y)
+    threaded = ExplainableBoostingClassifier(**{**params, "n_jobs": 2}).fit(X, y)
 
-    assert one.term_features_ == two.term_features_
-    for scores_one, scores_two in zip(one.term_scores_, two.term_scores_):
-        np.testing.assert_array_equal(scores_one, scores_two)
+    assert serial.term_features_ == threaded.term_features_
+    for serial_scores, threaded_scores in zip(serial.term_scores_, threaded.term_scores_):
+        np.testing.assert_array_equal(serial_scores, threaded_scores)
 
 
 def test_multiclass_pairs():
@@ -385,8 +385,8 @@ def test_missing_bin_joins_high_side():
 
 
 def test_nominal_categories_sorted_in_pairs():
-    # Categories "a" and "c" switch x's effect on, "b" and "d" reverse it;
-    # in bin order (a, b, c, d) no single cut separates the two groups.
+    # Categories "a" and "c" switch x's effect on, and "b" and "d" reverse it.
+    # In bin order (a, b, c, d), no single cut separates the two groups.
     rng = np.random.default_rng(5)
     n_samples = 4000
     category = rng.choice(np.array(["a", "b", "c", "d"], dtype=object), size=n_samples)
