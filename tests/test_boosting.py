@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import expit
 
@@ -306,3 +307,57 @@ def test_steps_bounded_by_max_rounds():
     _, n_steps = run_bag(X_binned, y, sample_weight, CySquaredError(), settings)
 
     assert n_steps == 7 * 3
+
+
+def _force_bin_sums(monkeypatch, mode):
+    """Make every boost_bag call of a fit use the given ``bin_sums`` setting."""
+    import ebm._bags
+
+    def boost_bag_with_mode(*args):
+        args = list(args)
+        settings_idx = next(i for i, arg in enumerate(args) if isinstance(arg, dict))
+        args[settings_idx] = {**args[settings_idx], "bin_sums": mode}
+        return boost_bag(*args)
+
+    monkeypatch.setattr(ebm._bags, "boost_bag", boost_bag_with_mode)
+
+
+@pytest.mark.parametrize("sample_weight", [False, True])
+def test_bin_sums_match_passes_over_rows(monkeypatch, cps_sample, fast_params, sample_weight):
+    # Squared error steps can track gradient sums per bin instead of passing over
+    # the rows. Both ways compute the same sums, so they must pick the same
+    # updates and stop at the same step, with scores equal up to rounding.
+    X, y = cps_sample
+    weight = np.random.default_rng(0).uniform(0.0, 3.0, len(y)) if sample_weight else None
+    params = {**fast_params, "max_rounds": 300, "interactions": 0}
+    metrics = {}
+    models = {}
+    for mode in (0, 1):
+        _force_bin_sums(monkeypatch, mode)
+        seen = metrics[mode] = []
+        models[mode] = ExplainableBoostingRegressor(
+            **params, callback=lambda bag, step, progressed, metric: seen.append(metric)
+        ).fit(X, y, sample_weight=weight)
+    np.testing.assert_array_equal(models[0].best_iteration_, models[1].best_iteration_)
+    np.testing.assert_allclose(metrics[1], metrics[0], rtol=1e-10, atol=0)
+    for rows_scores, sums_scores in zip(models[0].term_scores_, models[1].term_scores_):
+        np.testing.assert_allclose(sums_scores, rows_scores, rtol=0, atol=1e-10)
+    assert max(np.abs(scores).max() for scores in models[0].term_scores_) > 0.05
+
+
+def test_bin_sums_follow_nominal_and_missing_bins(monkeypatch, fast_params):
+    # Nominal updates change value at many bins, and missing values fill bin 0.
+    rng = np.random.default_rng(3)
+    n_samples = 2000
+    colour = rng.choice(list("abcdefg"), n_samples)
+    size = rng.normal(size=n_samples)
+    size[rng.uniform(size=n_samples) < 0.1] = np.nan
+    X = pd.DataFrame({"colour": pd.Categorical(colour), "size": size})
+    y = (np.searchsorted(list("abcdefg"), colour) % 3 + np.nan_to_num(size, nan=2.0)
+         + rng.normal(0.0, 0.2, n_samples))
+    models = {}
+    for mode in (0, 1):
+        _force_bin_sums(monkeypatch, mode)
+        models[mode] = ExplainableBoostingRegressor(**fast_params, interactions=0).fit(X, y)
+    for rows_scores, sums_scores in zip(models[0].term_scores_, models[1].term_scores_):
+        np.testing.assert_allclose(sums_scores, rows_scores, rtol=0, atol=1e-10)

@@ -15,6 +15,16 @@ says to apply it) followed by ``ceil(greedy_ratio * n_terms)`` greedy steps that
 each update the term with the highest gain. Early stopping looks at a window of
 the last ``early_stopping_rounds * n_terms`` applied steps, and the model kept
 is the one with the lowest validation metric seen.
+
+For squared error on main terms, a step need not pass over the rows at all.
+The gradient of a row is ``w * (raw - y)``, so adding ``u[b]`` to the rows in
+bin ``b`` of term ``j`` adds ``sum_b u[b] * W_jk[b, c]`` to the gradient sum of
+bin ``c`` of every term ``k``, where ``W_jk[b, c]`` is the training weight of
+the rows in both bins. The update is piecewise constant in ``b``, so with
+``W_jk`` cumulated over ``b`` it takes one vector operation per change of
+value. The validation rows' residual sums and squared error follow the same
+way. Such a bag tracks these sums per bin ("bin sums") when the matrices fit
+in memory and cost less per step than a pass over the rows.
 """
 
 import numpy as np
@@ -87,6 +97,16 @@ cdef struct BagState:
     uint64_t* tie_breaks
     Py_ssize_t* order
     double* window
+    # Bin sums (see the module notes), allocated only when track_bin_sums;
+    # rows and columns of the matrices run over all terms' bins.
+    bint track_bin_sums
+    Py_ssize_t total_bins
+    double* train_cumulative  # (total_bins, total_bins) W cumulated over each term's bins
+    double* val_cumulative    # the same for the validation rows
+    double* gradient_sums     # (total_bins,) training gradient sum per bin
+    double* residual_sums     # (total_bins,) validation weight * (raw - y) per bin
+    double* val_weights       # (total_bins,) validation weight per bin
+    double metric_total       # validation sum of weight * (raw - y) ** 2
 
 
 cdef void _free_state(BagState* s) noexcept nogil:
@@ -97,6 +117,8 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.fixed_hessians); free(s.update); free(s.cached_update)
     free(s.sum_gradients); free(s.sum_hessians); free(s.dirty); free(s.gains)
     free(s.tie_breaks); free(s.order); free(s.window)
+    free(s.train_cumulative); free(s.val_cumulative); free(s.gradient_sums)
+    free(s.residual_sums); free(s.val_weights)
 
 
 cdef int _callback_with_gil(object callback, object errors, Py_ssize_t bag_idx,
@@ -120,6 +142,8 @@ cdef class _LoopInputs:
 cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     if s.n_val == 0 or s.weight_val_sum <= 0.0:
         return 0.0
+    if s.track_bin_sums:
+        return s.metric_total / s.weight_val_sum
     return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
 
 
@@ -144,7 +168,10 @@ cdef double _compute_update(
     cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
     # Pairs have so many cells that rows rarely hit the same cell in a row, so
     # one histogram copy serves them better than the interleaved copies.
-    if s.n_scores > 1 or bins_b > 0:
+    if s.track_bin_sums:
+        memcpy(s.sum_gradients, s.gradient_sums + offset, n_bins * sizeof(double))
+        memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
+    elif s.n_scores > 1 or bins_b > 0:
         memset(s.sum_gradients, 0, n_bins * s.n_scores * sizeof(double))
         memset(s.sum_hessians, 0, n_bins * s.n_scores * sizeof(double))
         build_histogram_multi(feature_bins, train_rows, s.gradients, s.hessians, s.n_train,
@@ -187,6 +214,9 @@ cdef void _apply(
     for index in range(n_bins * s.n_scores):
         s.scores[offset * s.n_scores + index] += s.update[index]
     s.dirty[term_idx] = 1
+    if s.track_bin_sums:
+        _apply_to_bin_sums(s, offset, n_bins)
+        return
     if s.n_scores > 1:
         apply_update_multi(feature_bins, train_rows, s.update, s.n_train, s.n_scores,
                            s.raw_train)
@@ -198,6 +228,87 @@ cdef void _apply(
         apply_update_multi(feature_bins, val_rows, s.update, s.n_val, s.n_scores, s.raw_val)
     elif s.n_val > 0:
         apply_update(feature_bins, val_rows, s.update, s.n_val, s.raw_val)
+
+
+cdef inline void _add_scaled(double* target, const double* source, double factor,
+                             Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        target[i] += factor * source[i]
+
+
+cdef void _apply_to_bin_sums(BagState* s, Py_ssize_t offset, Py_ssize_t n_bins) noexcept nogil:
+    # Add s.update, the update of the term owning bins [offset, offset + n_bins),
+    # to the validation metric and to every bin's gradient and residual sums.
+    cdef Py_ssize_t b, row
+    cdef double u, change
+    cdef Py_ssize_t total_bins = s.total_bins
+    # The squared error of the validation rows in bin b goes from
+    # sum w e^2 to sum w (e + u)^2; the residual sums are still those before the step.
+    for b in range(n_bins):
+        u = s.update[b]
+        if u != 0.0:
+            s.metric_total += u * (2.0 * s.residual_sums[offset + b] + u * s.val_weights[offset + b])
+    # sum_b u[b] W[b] = sum_b (u[b] - u[b + 1]) C[b] with C the cumulative sum of
+    # W over b and u[n_bins] = 0: one row of C per change of value.
+    for b in range(n_bins):
+        change = s.update[b] - (s.update[b + 1] if b + 1 < n_bins else 0.0)
+        if change != 0.0:
+            row = (offset + b) * total_bins
+            _add_scaled(s.gradient_sums, s.train_cumulative + row, change, total_bins)
+            _add_scaled(s.residual_sums, s.val_cumulative + row, change, total_bins)
+
+
+cdef void _init_bin_sums(
+    BagState* s,
+    const X_BINNED_C* X_binned,
+    Py_ssize_t n_samples,
+    const TermTable* terms,
+    const ROW_C* train_rows,
+    const ROW_C* val_rows,
+) noexcept nogil:
+    # Fill the bin-sum state from the starting raw scores and gradients.
+    cdef Py_ssize_t total_bins = s.total_bins
+    cdef Py_ssize_t n_terms = s.n_terms
+    cdef Py_ssize_t i, j, k, b, row, start, end
+    cdef double weight, residual
+    cdef Py_ssize_t* cell = <Py_ssize_t*>malloc(n_terms * sizeof(Py_ssize_t))
+    if cell == NULL:
+        s.track_bin_sums = False
+        return
+    for i in range(s.n_train):
+        weight = s.weight_train[i]
+        for j in range(n_terms):
+            cell[j] = s.term_offset[j] + X_binned[terms.feature[j] * n_samples + train_rows[i]]
+            s.gradient_sums[cell[j]] += s.gradients[i]
+        if weight != 0.0:
+            for j in range(n_terms):
+                row = cell[j] * total_bins
+                for k in range(n_terms):
+                    s.train_cumulative[row + cell[k]] += weight
+    s.metric_total = 0.0
+    for i in range(s.n_val):
+        weight = s.weight_val[i]
+        residual = s.raw_val[i] - s.y_val[i]
+        s.metric_total += weight * residual * residual
+        for j in range(n_terms):
+            cell[j] = s.term_offset[j] + X_binned[terms.feature[j] * n_samples + val_rows[i]]
+            s.residual_sums[cell[j]] += weight * residual
+            s.val_weights[cell[j]] += weight
+        if weight != 0.0:
+            for j in range(n_terms):
+                row = cell[j] * total_bins
+                for k in range(n_terms):
+                    s.val_cumulative[row + cell[k]] += weight
+    free(cell)
+    for j in range(n_terms):
+        start = s.term_offset[j]
+        end = s.term_offset[j + 1]
+        for b in range(start + 1, end):
+            _add_scaled(s.train_cumulative + b * total_bins,
+                        s.train_cumulative + (b - 1) * total_bins, 1.0, total_bins)
+            _add_scaled(s.val_cumulative + b * total_bins,
+                        s.val_cumulative + (b - 1) * total_bins, 1.0, total_bins)
 
 
 cdef void _save_best(BagState* s) noexcept nogil:
@@ -372,6 +483,25 @@ cdef Py_ssize_t _run_loop(
     return step_idx
 
 
+# Bin sums need two (total_bins, total_bins) float64 matrices per bag; above
+# this many bins they would take more than 256 MiB.
+cdef enum:
+    MAX_BIN_SUMS_BINS = 4096
+
+
+cdef bint _use_bin_sums(CyLoss loss, int mode, Py_ssize_t n_terms, Py_ssize_t total_bins,
+                        Py_ssize_t n_rows, bint has_pairs):
+    # mode: 0 never, 1 whenever the loss and terms allow it, -1 when it is
+    # also cheaper. A step then costs about 2 * total_bins adds per change of
+    # value in the update (about 4), instead of several passes over n_rows
+    # rows; building the matrices costs n_terms ** 2 adds per row.
+    if mode == 0 or not loss.linear_gradient or loss.n_scores != 1 or has_pairs:
+        return False
+    if mode == 1:
+        return total_bins <= MAX_BIN_SUMS_BINS
+    return total_bins <= MAX_BIN_SUMS_BINS and 8 * total_bins <= n_rows and n_terms <= 256
+
+
 def boost_bag(
     const X_BINNED_C[:, ::1] X_binned,
     const Py_ssize_t[::1] term_feature,
@@ -420,7 +550,10 @@ def boost_bag(
         ``cat_smooth``, ``max_leaves``, ``gain_scale``, ``greedy_ratio``,
         ``cyclic_progress``, ``smoothing_rounds``, ``max_rounds``,
         ``early_stopping_rounds``, ``early_stopping_tolerance`` and
-        ``missing_mode`` (an int from ``_splitting``).
+        ``missing_mode`` (an int from ``_splitting``). The optional key
+        ``bin_sums`` chooses how squared error's steps update the gradients:
+        -1 (default) tracks bin sums when that is cheaper than passes over the
+        rows, 1 whenever the loss and terms allow it, 0 never.
     seed : int
         Seed of this bag's random generator.
     stop_flag : ndarray of shape (1,), dtype uint8
@@ -561,6 +694,19 @@ def boost_bag(
     s.order = <Py_ssize_t*>malloc(n_terms * sizeof(Py_ssize_t))
     s.window = <double*>malloc((window_size + 1) * sizeof(double))
     ws = workspace_create(max_bins, params.max_leaves, n_scores)
+    s.total_bins = total_bins
+    s.track_bin_sums = _use_bin_sums(loss, int(settings.get("bin_sums", -1)), n_terms, total_bins,
+                                     n_train + n_val, max_bins_b > 1)
+    if s.track_bin_sums:
+        s.train_cumulative = <double*>calloc(total_bins * total_bins, sizeof(double))
+        s.val_cumulative = <double*>calloc(total_bins * total_bins, sizeof(double))
+        s.gradient_sums = <double*>calloc(total_bins, sizeof(double))
+        s.residual_sums = <double*>calloc(total_bins, sizeof(double))
+        s.val_weights = <double*>calloc(total_bins, sizeof(double))
+        if (s.train_cumulative == NULL or s.val_cumulative == NULL or s.gradient_sums == NULL
+                or s.residual_sums == NULL or s.val_weights == NULL):
+            # Passes over the rows need no such memory.
+            s.track_bin_sums = False
     terms.feature = term_feature_ptr
     terms.nominal = nominal_ptr
     terms.bins_b = &term_bins_b[0]
@@ -624,6 +770,8 @@ def boost_bag(
                                     s.sum_hessians)
                     memcpy(s.fixed_hessians + offset, s.sum_hessians, n_bins * sizeof(double))
 
+            if s.track_bin_sums:
+                _init_bin_sums(&s, X_ptr, n_samples, &terms, train_ptr, val_ptr)
             n_steps = _run_loop(&s, loss, X_ptr, n_samples, &terms, train_ptr, val_ptr,
                                 &params, &schedule, &rng, ws, pair_ws, inputs,
                                 callback is not None, stop_ptr)

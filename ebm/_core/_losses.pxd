@@ -9,6 +9,12 @@ cdef class CyLoss:
     # True when the hessian equals the sample weight whatever the raw score,
     # so the core can compute hessian histograms once instead of every step.
     cdef readonly bint constant_hessian
+    # True when, besides a constant hessian, the gradient is
+    # sample_weight * (raw_score - y) and metric_sum is the weighted sum of
+    # (raw_score - y) ** 2. A step then changes every bin's gradient sum by a
+    # fixed linear map of the update, so the core can track the sums per bin
+    # without passing over the rows (see _boosting.pyx).
+    cdef readonly bint linear_gradient
     # Raw scores per row: 1, or the number of classes of a multiclass loss.
     # With n_scores = K, raw_score, gradients and hessians below hold K values
     # per row (row i at [i * K, (i + 1) * K)); y and sample_weight one.

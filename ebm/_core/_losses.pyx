@@ -122,6 +122,7 @@ cdef class CyLoss:
 
     def __cinit__(self, *args, **kwargs):
         self.constant_hessian = False
+        self.linear_gradient = False
         self.n_scores = 1
         self.link_name = "identity"
         self.error = None
@@ -395,6 +396,7 @@ cdef class CySquaredError(CyLoss):
 
     def __cinit__(self, *args, **kwargs):
         self.constant_hessian = True
+        self.linear_gradient = True
 
     cdef void gradient_hessian(
         self,
