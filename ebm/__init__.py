@@ -1,7 +1,8 @@
 """Explainable Boosting Machines: additive models learned by cyclic gradient boosting."""
 
+from . import plot
 from ._ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["ExplainableBoostingClassifier", "ExplainableBoostingRegressor", "__version__"]
+__all__ = ["ExplainableBoostingClassifier", "ExplainableBoostingRegressor", "__version__", "plot"]
