@@ -259,8 +259,9 @@ def _draw_steps(score_axes, density_axes, data, colours):
     for k, (name, colour) in enumerate(zip(data.score_names, colours)):
         scores = data.scores[values, k]
         stds = data.stds[values, k]
-        score_axes.stairs(scores, edges, color=colour, linewidth=1.6, label=name,
-                          gid="score")
+        # baseline=None leaves out the drops to 0 at the two outer edges.
+        score_axes.stairs(scores, edges, baseline=None, color=colour, linewidth=1.6,
+                          label=name, gid="score")
         score_axes.stairs(scores + stds, edges, baseline=scores - stds, fill=True,
                           color=colour, alpha=0.25, linewidth=0, gid="band")
     weights = data.weights[values]
