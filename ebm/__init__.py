@@ -2,7 +2,9 @@
 
 from . import plot
 from ._ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
+from ._report import report
 
 __version__ = "0.1.0"
 
-__all__ = ["ExplainableBoostingClassifier", "ExplainableBoostingRegressor", "__version__", "plot"]
+__all__ = ["ExplainableBoostingClassifier", "ExplainableBoostingRegressor", "__version__", "plot",
+           "report"]
