@@ -122,6 +122,24 @@ def test_nominal_bars_with_error_bars(hi_model):
     assert len(_artists(figure, "density")) == len(categories)
 
 
+def test_ordinal_bars_follow_levels(hi_sample):
+    X, y = hi_sample
+    levels = ["<9years", "9-11years", "12years", "13-15years", "16years", ">16years"]
+    feature_types = [levels if name == "education" else None for name in X.columns]
+    model = ExplainableBoostingClassifier(feature_types=feature_types, interactions=0,
+                                          outer_bags=2, max_rounds=30, n_jobs=1).fit(X, y)
+    term_idx = _term_index(model, "education")
+
+    figure = plot.term(model, "education")
+    bars = sorted(_artists(figure, "score"), key=lambda bar: bar.get_x())
+    labels = [label.get_text() for label in _axes(figure, "density").get_xticklabels()]
+
+    assert model.feature_types_in_[model.term_features_[term_idx][0]] == "ordinal"
+    assert labels == levels
+    np.testing.assert_array_equal([bar.get_height() for bar in bars],
+                                  model.term_scores_[term_idx][1:-1])
+
+
 def test_no_missing_panel_without_missing_values(hi_model):
     model, _ = hi_model
 
