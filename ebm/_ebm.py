@@ -15,6 +15,7 @@ from . import binning
 from ._bags import TermLayout, average_bags, boost_bags, centre_bags, make_bags
 from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
+from ._logging import verbose_logging
 from ._params import BoostSettings, validate_parameters
 from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
                           to_columns)
@@ -36,19 +37,56 @@ class _TrainingData:
 
 
 class _Timer:
-    """Per-stage wall-clock timings, logged at the end of fit."""
+    """Per-stage wall-clock timings of one fit, and its progress messages.
 
-    def __init__(self):
+    ``info`` logs only when ``verbose`` is 1 or more and ``debug`` only when
+    it is 2 or more, so a fit with ``verbose=0`` logs nothing.
+    """
+
+    def __init__(self, verbose=0):
+        self.verbose = verbose
         self.stages = []
         self._start = time.perf_counter()
 
     def lap(self, stage):
         now = time.perf_counter()
         self.stages.append((stage, now - self._start))
+        self.info("%s took %.3f s.", stage, now - self._start)
         self._start = now
 
     def summary(self):
-        return ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in self.stages)
+        return ", ".join(f"{stage} {seconds:.3f} s" for stage, seconds in self.stages)
+
+    def total(self):
+        return sum(seconds for _, seconds in self.stages)
+
+    def info(self, message, *args):
+        if self.verbose >= 1:
+            _log.info(message, *args)
+
+    def debug(self, message, *args):
+        if self.verbose >= 2:
+            _log.debug(message, *args)
+
+    def log_steps(self, stage, n_steps, n_terms, max_rounds, bags):
+        """Log each bag's boosting steps in one stage: a list at INFO, a line per bag at DEBUG.
+
+        A step updates one term, so ``n_terms`` steps make one round.
+        """
+        if n_terms == 0:
+            self.info("%s: no terms to boost.", stage)
+            return
+        rounds = n_steps / n_terms
+        self.info("%s: boosting steps per bag %s (rounds of all %d terms: %s).", stage,
+                  ", ".join(str(int(steps)) for steps in n_steps), n_terms,
+                  ", ".join(f"{value:.1f}" for value in rounds))
+        for bag_idx, (bag, steps) in enumerate(zip(bags, n_steps)):
+            # Early stopping or the callback end a bag before max_rounds.
+            end = ("reached max_rounds" if steps >= max_rounds * n_terms
+                   else "stopped before max_rounds")
+            self.debug("%s: bag %d of %d, %d training and %d validation rows, %d steps, %s.",
+                       stage, bag_idx + 1, len(bags), len(bag.train_rows), len(bag.val_rows),
+                       steps, end)
 
 
 class _EBMBase(BaseEstimator):
@@ -83,15 +121,21 @@ class _EBMBase(BaseEstimator):
         -------
         self
         """
-        timer = _Timer()
         self._reset_fitted_state()
         validate_parameters(self)
+        with verbose_logging(self.verbose):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
+        timer = _Timer(self.verbose)
         loss = make_loss(self.objective, self._is_classifier)
         data = self._validate_training_data(X, y, sample_weight)
         if self._is_classifier and len(self.classes_) > 2:
             loss = make_loss(self.objective, True, n_classes=len(self.classes_))
         loss.validate_target(data.y, data.sample_weight)
         X_binned = self._bin_features(data)
+        timer.debug("Binned %d features of %d rows into %s bins.", X_binned.shape[0],
+                    X_binned.shape[1], [bins.n_bins for bins in self._feature_bins])
         timer.lap("binning")
         main_terms, pair_count, listed_terms, excluded = self._select_terms()
         self._pair_bins = None
@@ -113,6 +157,7 @@ class _EBMBase(BaseEstimator):
                 "check that y suits the loss.")
         bagged_scores, n_steps, stopped = self._boost_mains(X_binned, main_terms, bags, data,
                                                             loss, intercepts)
+        timer.log_steps("mains", n_steps, len(main_terms), self.max_rounds, bags)
         timer.lap("mains")
 
         term_features = list(main_terms)
@@ -130,7 +175,8 @@ class _EBMBase(BaseEstimator):
         self._store_model(X_binned, term_features, bags, data, loss, intercepts, bagged_scores,
                           n_steps)
         timer.lap("averaging")
-        _log.info("%s fitted %d bags: %s", type(self).__name__, len(bags), timer.summary())
+        timer.info("%s fitted %d bags with %d terms in %.3f s: %s.", type(self).__name__,
+                   len(bags), len(term_features), timer.total(), timer.summary())
         return self
 
     def _reset_fitted_state(self):
@@ -261,7 +307,9 @@ class _EBMBase(BaseEstimator):
             del X_pair
             stage_terms = [tuple(int(i) for i in candidates[index])
                            for index in order[:pair_count]]
-            _log.info("Selected %d of %d candidate pairs.", len(stage_terms), len(candidates))
+            timer.info("Selected %d of %d candidate pairs.", len(stage_terms), len(candidates))
+            timer.debug("Selected pairs: %s.", [
+                " & ".join(self.feature_names_in_[i] for i in term) for term in stage_terms])
         timer.lap("pair ranking")
         if not stage_terms:
             return [], [[] for _ in bags], np.zeros(len(bags), dtype=np.int64)
@@ -272,6 +320,7 @@ class _EBMBase(BaseEstimator):
         bagged_scores, n_steps, _ = boost_bags(
             X_stage, layout, bags, data.y, data.sample_weight, loss, intercepts, settings,
             self.n_jobs, self.callback, init_scores=bag_offsets, pair_stage=True)
+        timer.log_steps("pairs", n_steps, len(stage_terms), self.max_rounds, bags)
         del X_stage
         for bag_scores in bagged_scores:
             for term_idx, features in enumerate(stage_terms):
@@ -432,7 +481,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
     log-loss on binned features. Parameter names, meanings and defaults follow
     InterpretML 0.7.8; see its documentation for each one. ``inner_bags`` must
     be 0 and ``monotone_constraints`` None in this version. Two parameters
-    differ:
+    differ and one is new:
 
     interactions : int, float, str or list, default="3x"
         Pairs to add after the main effects. An int is a count, a float below
@@ -448,6 +497,12 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         interaction; predictions do not change. False keeps InterpretML's
         layout, where pairs are only mean-centred. A pair feature without a
         main term keeps its effect inside the pair.
+    verbose : int, default=0
+        Progress messages of ``fit`` on the "ebm" logger: 0 logs nothing, 1
+        logs each stage's time and each bag's boosting steps at INFO, and 2
+        or more adds DEBUG detail (bins, bag sizes, selected pairs). When the
+        program has configured no logging, ``fit`` prints these messages to
+        stderr itself, for the duration of the fit.
 
     Attributes
     ----------
@@ -483,7 +538,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
                  min_hessian=1e-4, reg_alpha=0.0, reg_lambda=0.0, max_delta_step=0.0,
                  gain_scale=5.0, min_cat_samples=10, cat_smooth=10.0, missing="separate",
                  max_leaves=2, monotone_constraints=None, objective="log_loss", n_jobs=-2, random_state=42,
-                 callback=None, purify=True):
+                 callback=None, purify=True, verbose=0):
         self.feature_names = feature_names
         self.feature_types = feature_types
         self.max_bins = max_bins
@@ -517,6 +572,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         self.random_state = random_state
         self.callback = callback
         self.purify = purify
+        self.verbose = verbose
 
     def _encode_classes(self, y):
         if type_of_target(y) == "continuous":
@@ -582,8 +638,8 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
     by cyclic gradient boosting of the squared error on binned features.
     Parameter names, meanings and defaults follow InterpretML 0.7.8;
     ``interactions`` defaults to "5x". ``inner_bags`` must be 0 and
-    ``monotone_constraints`` None in this version. ``interactions`` and
-    ``purify`` are described in ``ExplainableBoostingClassifier``.
+    ``monotone_constraints`` None in this version. ``interactions``,
+    ``purify`` and ``verbose`` are described in ``ExplainableBoostingClassifier``.
 
     Attributes
     ----------
@@ -600,7 +656,7 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
                  min_hessian=0.0, reg_alpha=0.0, reg_lambda=0.0, max_delta_step=0.0,
                  gain_scale=5.0, min_cat_samples=10, cat_smooth=10.0, missing="separate",
                  max_leaves=2, monotone_constraints=None, objective="rmse", n_jobs=-2, random_state=42,
-                 callback=None, purify=True):
+                 callback=None, purify=True, verbose=0):
         self.feature_names = feature_names
         self.feature_types = feature_types
         self.max_bins = max_bins
@@ -634,6 +690,7 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
         self.random_state = random_state
         self.callback = callback
         self.purify = purify
+        self.verbose = verbose
 
     def predict(self, X):
         """Return the predicted target of each row, on the response scale.

@@ -146,6 +146,8 @@ PARAMETER_CONSTRAINTS = {
     "n_jobs": Constraint(("int",)),
     "random_state": Constraint(("none", "int"), low=0, high=2**32 - 1),
     "callback": Constraint(("none", "callable")),
+    # 0 is silent; 1 logs stage timings and steps per bag at INFO, 2 adds DEBUG detail.
+    "verbose": _ints(0),
 }
 
 # validation_size may also be a whole number of rows.
