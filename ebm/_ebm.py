@@ -1,5 +1,6 @@
 """The two estimators. ``fit`` reads as a list of named steps, each a function."""
 
+import copy
 import dataclasses
 import logging
 import time
@@ -11,7 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from . import binning
+from . import _edit, binning
 from ._bags import TermLayout, average_bags, boost_bags, centre_bags, make_bags
 from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
@@ -471,6 +472,130 @@ class _EBMBase(BaseEstimator):
         """
         check_is_fitted(self, "term_scores_")
         return term_importances(self.term_scores_, self.bin_weights_, importance_type)
+
+    # Editing -----------------------------------------------------------------
+
+    def copy(self):
+        """Return a deep copy of the model, which shares no array or list with it."""
+        return copy.deepcopy(self)
+
+    def monotonize(self, term, increasing="auto"):
+        """Make a main term monotone by weighted isotonic regression, in place.
+
+        Parameters
+        ----------
+        term : int, str or tuple
+            Index into ``term_names_``, a term name, or the term's features.
+            The term must be a main effect of a continuous or ordinal feature,
+            and the model a regressor or binary classifier.
+        increasing : {"auto", True, False}, default="auto"
+            Direction of the fitted term. "auto" takes the sign of the
+            correlation between bin order and scores, weighted by the bins'
+            training weights (a tie counts as increasing).
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        The value bins are fitted in order, each weighted by its training
+        weight in ``bin_weights_``. The missing and unseen bins keep their
+        scores, because they have no place in the order. The intercept moves
+        so that the weighted mean raw score on the training data does not
+        change. Each bag in ``bagged_scores_`` moves by the same per-bin change
+        as the term, so ``standard_deviations_`` (the spread of the bags) stays
+        as it was and single bags need not be monotone. Pairs that contain the
+        feature are not changed.
+        """
+        check_is_fitted(self, "term_scores_")
+        return _edit.monotonize(self, term, increasing)
+
+    def remove_terms(self, terms):
+        """Remove terms from the model, in place.
+
+        Parameters
+        ----------
+        terms : list of int, str or tuple, or list of bool
+            Term indices, names or feature tuples, or a boolean mask over
+            ``term_names_``.
+
+        Returns
+        -------
+        self
+            The intercept and the bins stay as they are, so predictions lose
+            exactly the removed terms' contributions.
+        """
+        check_is_fitted(self, "term_scores_")
+        return _edit.remove_terms(self, terms)
+
+    def remove_features(self, features):
+        """Remove features and every term that uses them, in place.
+
+        Parameters
+        ----------
+        features : list of int or str, or list of bool
+            Feature indices or names, or a boolean mask over ``feature_names_in_``.
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        As in InterpretML 0.7.8, the features also leave ``feature_names_in_``,
+        ``feature_types_in_``, ``bins_`` and ``n_features_in_``, so X passed
+        to predict afterwards must hold only the remaining columns. The
+        parameters ``feature_names`` and ``feature_types`` do not change.
+        ``term_features_`` is renumbered to the remaining features.
+        """
+        check_is_fitted(self, "term_scores_")
+        return _edit.remove_features(self, features)
+
+    def sweep(self, terms=True, bins=True, features=False):
+        """Remove the parts of the model that do not change its predictions, in place.
+
+        Parameters
+        ----------
+        terms : bool, default=True
+            Remove terms whose scores are all zero.
+        bins : bool, default=True
+            Drop the pair cut points from ``bins_`` of features that no pair
+            uses any more.
+        features : bool, default=False
+            Remove features that no term uses, as ``remove_features`` does.
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        InterpretML 0.7.8 also empties ``bins_`` of a feature that no term
+        uses. Here its main bins stay until the feature is removed, because
+        predict still reads that column of X.
+        """
+        check_is_fitted(self, "term_scores_")
+        return _edit.sweep(self, terms, bins, features)
+
+    def scale(self, term, factor):
+        """Multiply one term's contribution by ``factor``, in place.
+
+        Parameters
+        ----------
+        term : int, str or tuple
+            Index into ``term_names_``, a term name, or the term's features.
+        factor : float
+            ``term_scores_`` and ``bagged_scores_`` are multiplied by it and
+            ``standard_deviations_`` by its absolute value. The intercept does
+            not change, so 0 removes the term's effect but keeps the term.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "term_scores_")
+        return _edit.scale(self, term, factor)
 
 
 class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):

@@ -152,6 +152,10 @@ def candidate_pairs(names, excluded, pair_n_bins, monotone_features=()):
     return np.array(pairs, dtype=np.intp).reshape(-1, 2)
 
 
+def _count_pair_bins(main_to_pair):
+    return np.array([int(mapping.max()) + 1 for mapping in main_to_pair], dtype=np.intp)
+
+
 class PairBins:
     """Pair-stage bins of every feature, derived from the main bins.
 
@@ -177,8 +181,21 @@ class PairBins:
             cuts, main_to_pair = binning.interaction_bins(bins, counts, max_interaction_bins)
             self.cuts.append(cuts)
             self.main_to_pair.append(main_to_pair)
-        self.n_bins = np.array([int(mapping.max()) + 1 for mapping in self.main_to_pair],
-                               dtype=np.intp)
+        self.n_bins = _count_pair_bins(self.main_to_pair)
+
+    @classmethod
+    def from_cuts(cls, cuts, main_to_pair):
+        """Return pair bins with the given per-feature cuts and main-to-pair maps."""
+        pair_bins = cls.__new__(cls)
+        pair_bins.cuts = list(cuts)
+        pair_bins.main_to_pair = list(main_to_pair)
+        pair_bins.n_bins = _count_pair_bins(pair_bins.main_to_pair)
+        return pair_bins
+
+    def subset(self, feature_indices):
+        """Return the pair bins of the features at ``feature_indices``, in that order."""
+        return PairBins.from_cuts([self.cuts[i] for i in feature_indices],
+                                  [self.main_to_pair[i] for i in feature_indices])
 
     def bin(self, X_binned, feature_idx):
         """Return the pair bins of one feature's rows of ``X_binned``."""
