@@ -503,7 +503,8 @@ class _EBMBase(BaseEstimator):
         weight in ``bin_weights_``. The missing and unseen bins keep their
         scores, because they have no place in the order. The intercept moves
         so that the weighted mean raw score on the training data does not
-        change. Each bag in ``bagged_scores_`` moves by the same per-bin change
+        change, as InterpretML 0.7.8 does with ``passthrough=0``, the only
+        behaviour offered here. Each bag in ``bagged_scores_`` moves by the same per-bin change
         as the term, so ``standard_deviations_`` (the spread of the bags) stays
         as it was and single bags need not be monotone. Pairs that contain the
         feature are not changed.
