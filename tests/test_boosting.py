@@ -309,14 +309,14 @@ def test_steps_bounded_by_max_rounds():
     assert n_steps == 7 * 3
 
 
-def _force_bin_sums(monkeypatch, mode):
-    """Make every boost_bag call of a fit use the given ``bin_sums`` setting."""
+def _force_setting(monkeypatch, key, value):
+    """Make every boost_bag call of a fit use the given core setting."""
     import ebm._bags
 
     def boost_bag_with_mode(*args):
         args = list(args)
         settings_idx = next(i for i, arg in enumerate(args) if isinstance(arg, dict))
-        args[settings_idx] = {**args[settings_idx], "bin_sums": mode}
+        args[settings_idx] = {**args[settings_idx], key: value}
         return boost_bag(*args)
 
     monkeypatch.setattr(ebm._bags, "boost_bag", boost_bag_with_mode)
@@ -333,7 +333,7 @@ def test_bin_sums_match_passes_over_rows(monkeypatch, cps_sample, fast_params, s
     metrics = {}
     models = {}
     for mode in (0, 1):
-        _force_bin_sums(monkeypatch, mode)
+        _force_setting(monkeypatch, "bin_sums", mode)
         seen = metrics[mode] = []
         models[mode] = ExplainableBoostingRegressor(
             **params, callback=lambda bag, step, progressed, metric: seen.append(metric)
@@ -357,7 +357,30 @@ def test_bin_sums_follow_nominal_and_missing_bins(monkeypatch, fast_params):
          + rng.normal(0.0, 0.2, n_samples))
     models = {}
     for mode in (0, 1):
-        _force_bin_sums(monkeypatch, mode)
+        _force_setting(monkeypatch, "bin_sums", mode)
         models[mode] = ExplainableBoostingRegressor(**fast_params, interactions=0).fit(X, y)
     for rows_scores, sums_scores in zip(models[0].term_scores_, models[1].term_scores_):
         np.testing.assert_allclose(sums_scores, rows_scores, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("interactions", [0, 3])
+def test_probabilities_match_raw_scores(monkeypatch, hi_sample, fast_params, interactions):
+    # The binary log-loss can keep each row's probability instead of its raw
+    # score. Both give the same gradients and validation loss up to rounding,
+    # so they must stop at the same step with the same scores.
+    X, y = hi_sample
+    weight = np.random.default_rng(1).uniform(0.0, 3.0, len(y))
+    params = {**fast_params, "max_rounds": 300, "interactions": interactions}
+    metrics = {}
+    models = {}
+    for mode in (0, -1):
+        _force_setting(monkeypatch, "probability_space", mode)
+        seen = metrics[mode] = []
+        models[mode] = ExplainableBoostingClassifier(
+            **params, callback=lambda bag, step, progressed, metric: seen.append(metric)
+        ).fit(X, y, sample_weight=weight)
+    np.testing.assert_array_equal(models[0].best_iteration_, models[-1].best_iteration_)
+    np.testing.assert_allclose(metrics[-1], metrics[0], rtol=1e-10, atol=0)
+    for raw_scores, probability_scores in zip(models[0].term_scores_, models[-1].term_scores_):
+        np.testing.assert_allclose(probability_scores, raw_scores, rtol=0, atol=1e-9)
+    assert len(models[0].term_features_) == X.shape[1] + interactions

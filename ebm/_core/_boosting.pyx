@@ -29,19 +29,33 @@ in memory and cost less per step than a pass over the rows.
 
 import numpy as np
 
-from libc.math cimport INFINITY, ceil, fabs, isfinite
+from libc.math cimport INFINITY, ceil, exp, expm1, fabs, isfinite
 from libc.stdint cimport uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
 from ._histogram cimport (HISTOGRAM_COPIES, apply_update, apply_update_multi, build_histogram,
-                          build_histogram_multi, build_histogram_pair)
+                          build_histogram_multi, build_histogram_pair, fold_copies)
 from ._losses cimport CyLoss
 from ._pair_update cimport (PairWorkspace, find_pair_update, pair_workspace_create,
                             pair_workspace_free)
 from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspace_create,
                           workspace_free)
+
+cdef extern from "_logistic.h" nogil:
+    void ebm_logistic_apply(const X_BINNED_C* bins, const ROW_C* rows,
+                            const double* expm1_update, Py_ssize_t n, double* probability,
+                            double* complement)
+    double ebm_logistic_apply_loss(const X_BINNED_C* bins, const ROW_C* rows,
+                                   const double* update, const double* expm1_update,
+                                   const double* y, const double* sample_weight, Py_ssize_t n,
+                                   double* probability, double* complement)
+    void ebm_logistic_histogram(const X_BINNED_C* bins, const ROW_C* rows,
+                                const double* probability, const double* complement,
+                                const double* y, const double* sample_weight, Py_ssize_t n,
+                                Py_ssize_t n_bins, Py_ssize_t n_copies, double* sum_gradients,
+                                double* sum_hessians)
 
 
 cdef struct Schedule:
@@ -106,7 +120,15 @@ cdef struct BagState:
     double* gradient_sums     # (total_bins,) training gradient sum per bin
     double* residual_sums     # (total_bins,) validation weight * (raw - y) per bin
     double* val_weights       # (total_bins,) validation weight per bin
-    double metric_total       # validation sum of weight * (raw - y) ** 2
+    double metric_total       # validation metric sum, when bin sums or probabilities track it
+    # Binary log-loss in probability space (see _logistic.h), when
+    # track_probability: p and 1 - p of every training and validation row.
+    bint track_probability
+    double* probability
+    double* complement
+    double* probability_val
+    double* complement_val
+    double* expm1_update      # (max_bins,) e^u - 1 of the update being applied
 
 
 cdef void _free_state(BagState* s) noexcept nogil:
@@ -119,6 +141,8 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.tie_breaks); free(s.order); free(s.window)
     free(s.train_cumulative); free(s.val_cumulative); free(s.gradient_sums)
     free(s.residual_sums); free(s.val_weights)
+    free(s.probability); free(s.complement); free(s.probability_val); free(s.complement_val)
+    free(s.expm1_update)
 
 
 cdef int _callback_with_gil(object callback, object errors, Py_ssize_t bag_idx,
@@ -142,7 +166,7 @@ cdef class _LoopInputs:
 cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     if s.n_val == 0 or s.weight_val_sum <= 0.0:
         return 0.0
-    if s.track_bin_sums:
+    if s.track_bin_sums or s.track_probability:
         return s.metric_total / s.weight_val_sum
     return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
 
@@ -168,9 +192,20 @@ cdef double _compute_update(
     cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
     # Pairs have so many cells that rows rarely hit the same cell in a row, so
     # one histogram copy serves them better than the interleaved copies.
+    cdef Py_ssize_t n_copies
     if s.track_bin_sums:
         memcpy(s.sum_gradients, s.gradient_sums + offset, n_bins * sizeof(double))
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
+    elif s.track_probability:
+        n_copies = 1 if bins_b > 0 else HISTOGRAM_COPIES
+        memset(s.sum_gradients, 0, n_copies * n_bins * sizeof(double))
+        memset(s.sum_hessians, 0, n_copies * n_bins * sizeof(double))
+        ebm_logistic_histogram(feature_bins, train_rows, s.probability, s.complement,
+                               s.y_train, s.weight_train, s.n_train, n_bins, n_copies,
+                               s.sum_gradients, s.sum_hessians)
+        if n_copies > 1:
+            fold_copies(s.sum_gradients, n_bins)
+            fold_copies(s.sum_hessians, n_bins)
     elif s.n_scores > 1 or bins_b > 0:
         memset(s.sum_gradients, 0, n_bins * s.n_scores * sizeof(double))
         memset(s.sum_hessians, 0, n_bins * s.n_scores * sizeof(double))
@@ -216,6 +251,16 @@ cdef void _apply(
     s.dirty[term_idx] = 1
     if s.track_bin_sums:
         _apply_to_bin_sums(s, offset, n_bins)
+        return
+    if s.track_probability:
+        for index in range(n_bins):
+            s.expm1_update[index] = expm1(s.update[index])
+        ebm_logistic_apply(feature_bins, train_rows, s.expm1_update, s.n_train,
+                           s.probability, s.complement)
+        if s.n_val > 0:
+            s.metric_total += ebm_logistic_apply_loss(
+                feature_bins, val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
+                s.n_val, s.probability_val, s.complement_val)
         return
     if s.n_scores > 1:
         apply_update_multi(feature_bins, train_rows, s.update, s.n_train, s.n_scores,
@@ -309,6 +354,20 @@ cdef void _init_bin_sums(
                         s.train_cumulative + (b - 1) * total_bins, 1.0, total_bins)
             _add_scaled(s.val_cumulative + b * total_bins,
                         s.val_cumulative + (b - 1) * total_bins, 1.0, total_bins)
+
+
+cdef void _init_probability(BagState* s, CyLoss loss) noexcept nogil:
+    # Fill p and 1 - p of every row, and the metric, from the starting raw scores.
+    cdef Py_ssize_t i
+    for i in range(s.n_train):
+        s.probability[i] = 1.0 / (1.0 + exp(-s.raw_train[i]))
+        s.complement[i] = 1.0 / (1.0 + exp(s.raw_train[i]))
+    for i in range(s.n_val):
+        s.probability_val[i] = 1.0 / (1.0 + exp(-s.raw_val[i]))
+        s.complement_val[i] = 1.0 / (1.0 + exp(s.raw_val[i]))
+    s.metric_total = 0.0
+    if s.n_val > 0:
+        s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val)
 
 
 cdef void _save_best(BagState* s) noexcept nogil:
@@ -551,6 +610,9 @@ def boost_bag(
         ``cyclic_progress``, ``smoothing_rounds``, ``max_rounds``,
         ``early_stopping_rounds``, ``early_stopping_tolerance`` and
         ``missing_mode`` (an int from ``_splitting``). The optional key
+        ``probability_space`` set to 0 makes the binary log-loss keep raw
+        scores and pass over the rows for gradients, instead of keeping
+        probabilities (see ``_logistic.h``); the default is -1. The optional key
         ``bin_sums`` chooses how squared error's steps update the gradients:
         -1 (default) tracks bin sums when that is cheaper than passes over the
         rows, 1 whenever the loss and terms allow it, 0 never.
@@ -707,6 +769,17 @@ def boost_bag(
                 or s.residual_sums == NULL or s.val_weights == NULL):
             # Passes over the rows need no such memory.
             s.track_bin_sums = False
+    s.track_probability = (int(settings.get("probability_space", -1)) != 0 and loss.logistic
+                           and n_scores == 1)
+    if s.track_probability:
+        s.probability = <double*>malloc(n_train * sizeof(double))
+        s.complement = <double*>malloc(n_train * sizeof(double))
+        s.probability_val = <double*>malloc((n_val + 1) * sizeof(double))
+        s.complement_val = <double*>malloc((n_val + 1) * sizeof(double))
+        s.expm1_update = <double*>malloc(max_bins * sizeof(double))
+        if (s.probability == NULL or s.complement == NULL or s.probability_val == NULL
+                or s.complement_val == NULL or s.expm1_update == NULL):
+            s.track_probability = False
     terms.feature = term_feature_ptr
     terms.nominal = nominal_ptr
     terms.bins_b = &term_bins_b[0]
@@ -772,6 +845,8 @@ def boost_bag(
 
             if s.track_bin_sums:
                 _init_bin_sums(&s, X_ptr, n_samples, &terms, train_ptr, val_ptr)
+            if s.track_probability:
+                _init_probability(&s, loss)
             n_steps = _run_loop(&s, loss, X_ptr, n_samples, &terms, train_ptr, val_ptr,
                                 &params, &schedule, &rng, ws, pair_ws, inputs,
                                 callback is not None, stop_ptr)

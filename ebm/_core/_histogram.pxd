@@ -8,6 +8,14 @@ cdef enum:
     HISTOGRAM_COPIES = 4
 
 
+cdef inline void fold_copies(double* sums, Py_ssize_t n_bins) noexcept nogil:
+    # Add copies 1..3 into copy 0 in a fixed order, so results never depend on timing.
+    cdef Py_ssize_t bin_idx
+    for bin_idx in range(n_bins):
+        sums[bin_idx] = ((sums[bin_idx] + sums[n_bins + bin_idx])
+                         + sums[2 * n_bins + bin_idx]) + sums[3 * n_bins + bin_idx]
+
+
 cdef void build_histogram(
     const X_BINNED_C* feature_bins,  # IN  (n_samples,) bins of one feature
     const ROW_C* rows,               # IN  (n_rows,) rows to accumulate

@@ -11,14 +11,6 @@ import numpy as np
 from ._common cimport ROW_C, X_BINNED_C
 
 
-cdef inline void _fold_copies(double* sums, Py_ssize_t n_bins) noexcept nogil:
-    # Add copies 1..3 into copy 0 in a fixed order, so results never depend on timing.
-    cdef Py_ssize_t bin_idx
-    for bin_idx in range(n_bins):
-        sums[bin_idx] = ((sums[bin_idx] + sums[n_bins + bin_idx])
-                         + sums[2 * n_bins + bin_idx]) + sums[3 * n_bins + bin_idx]
-
-
 cdef void build_histogram(
     const X_BINNED_C* feature_bins,
     const ROW_C* rows,
@@ -39,7 +31,7 @@ cdef void build_histogram(
         sums3[feature_bins[rows[i + 3]]] += values[i + 3]
     for i in range(n_blocks, n_rows):
         sums[feature_bins[rows[i]]] += values[i]
-    _fold_copies(sums, n_bins)
+    fold_copies(sums, n_bins)
 
 
 cdef void build_histogram_pair(
@@ -60,8 +52,8 @@ cdef void build_histogram_pair(
         bin_idx = feature_bins[rows[i]]
         sum_gradients[copy_offset + bin_idx] += gradients[i]
         sum_hessians[copy_offset + bin_idx] += hessians[i]
-    _fold_copies(sum_gradients, n_bins)
-    _fold_copies(sum_hessians, n_bins)
+    fold_copies(sum_gradients, n_bins)
+    fold_copies(sum_hessians, n_bins)
 
 
 cdef void apply_update(

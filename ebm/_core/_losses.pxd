@@ -15,6 +15,10 @@ cdef class CyLoss:
     # fixed linear map of the update, so the core can track the sums per bin
     # without passing over the rows (see _boosting.pyx).
     cdef readonly bint linear_gradient
+    # True for the binary log-loss: the raw score is the log-odds of y = 1,
+    # y is 0 or 1 and metric_sum is loss_sum. The core may then keep each
+    # row's probability instead of its raw score (see _logistic.h).
+    cdef readonly bint logistic
     # Raw scores per row: 1, or the number of classes of a multiclass loss.
     # With n_scores = K, raw_score, gradients and hessians below hold K values
     # per row (row i at [i * K, (i + 1) * K)); y and sample_weight one.

@@ -123,6 +123,7 @@ cdef class CyLoss:
     def __cinit__(self, *args, **kwargs):
         self.constant_hessian = False
         self.linear_gradient = False
+        self.logistic = False
         self.n_scores = 1
         self.link_name = "identity"
         self.error = None
@@ -298,6 +299,7 @@ cdef class CyLogLoss(CyLoss):
 
     def __cinit__(self, *args, **kwargs):
         self.link_name = "logit"
+        self.logistic = True
 
     cdef void gradient_hessian(
         self,

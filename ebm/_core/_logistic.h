@@ -1,0 +1,151 @@
+/* Binary log-loss steps kept in probability space.
+ *
+ * For a row with probability p = 1 / (1 + exp(-raw)) and q = 1 - p, adding u
+ * to raw gives p' = p e^u / D and q' = q / D with D = 1 + p (e^u - 1). The
+ * update takes one value per bin, so e^u - 1 is computed once per bin and a
+ * step costs each row a division instead of an exp. Keeping q beside p keeps
+ * the relative precision of both, which the hessian p q needs near 0 and 1.
+ * The change in the row's log-loss is log(D) - y u, so the validation metric
+ * follows with one log1p per row instead of an exp and a log.
+ */
+#ifndef EBM_LOGISTIC_H
+#define EBM_LOGISTIC_H
+
+#include "_fastmath.h"
+
+/* log(1 + x) for x > -1. 1 + x is split into 2**k * m with m in
+ * [sqrt(2) / 2, sqrt(2)), and log(m) = 2 atanh(f / (2 + f)) with f = m - 1,
+ * where |f / (2 + f)| stays below 0.172. The last term corrects the
+ * rounding of 1 + x, which matters when x is small. All steps are
+ * arithmetic and bit operations, so the loop calling it vectorises. */
+EBM_ALWAYS_INLINE double ebm_log1p(double x) {
+    const double ln2 = 0.69314718055994530942;
+    const int64_t sqrt_half_bits = 0x3fe6a09e667f3bcdLL;
+    const int64_t one_bits = 0x3ff0000000000000LL;
+    /* Bits of 2**52 + 1023 + k read as a double give that number exactly. */
+    const int64_t magic_bits = 0x4330000000000000LL;
+    double z = 1.0 + x;
+    double correction = (x - (z - 1.0)) / z;
+    int64_t bits, shifted, k_bits;
+    double m, f, k;
+    memcpy(&bits, &z, sizeof(bits));
+    shifted = bits + (one_bits - sqrt_half_bits);
+    k_bits = (shifted >> 52) + magic_bits;
+    memcpy(&k, &k_bits, sizeof(k));
+    k = k - (4503599627370496.0 + 1023.0);
+    bits = (shifted & 0x000fffffffffffffLL) + sqrt_half_bits;
+    memcpy(&m, &bits, sizeof(m));
+    f = m - 1.0;
+    return k * ln2 + ebm_atanh_log(f / (2.0 + f)) + correction;
+}
+
+#define EBM_LOGISTIC_BLOCK 256
+
+/* Add the update to the training rows: expm1_update[b] = e^u[b] - 1. The
+ * compiler does not vectorise loads through the bin index (gathers), so
+ * each block first copies the rows' values of e^u - 1 into a buffer and then
+ * runs the arithmetic as one vector loop. */
+EBM_TARGET_CLONES
+static void ebm_logistic_apply(const uint16_t* bins, const int32_t* rows,
+                               const double* expm1_update, Py_ssize_t n,
+                               double* restrict probability, double* restrict complement) {
+    double e[EBM_LOGISTIC_BLOCK];
+    Py_ssize_t start, i, count;
+    double inverse;
+    for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
+        count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
+        for (i = 0; i < count; i++) {
+            e[i] = expm1_update[bins[rows[start + i]]];
+        }
+        for (i = 0; i < count; i++) {
+            inverse = 1.0 / (1.0 + probability[start + i] * e[i]);
+            probability[start + i] = probability[start + i] * (1.0 + e[i]) * inverse;
+            complement[start + i] = complement[start + i] * inverse;
+        }
+    }
+}
+
+/* Add the update to the validation rows and return the change of their
+ * weighted log-loss sum, in four partial sums of fixed order. */
+EBM_TARGET_CLONES
+static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
+                                      const double* update, const double* expm1_update,
+                                      const double* y, const double* sample_weight,
+                                      Py_ssize_t n, double* restrict probability,
+                                      double* restrict complement) {
+    double e[EBM_LOGISTIC_BLOCK];
+    double u[EBM_LOGISTIC_BLOCK];
+    double p[EBM_LOGISTIC_BLOCK];
+    double w[EBM_LOGISTIC_BLOCK];
+    double target[EBM_LOGISTIC_BLOCK];
+    double totals[4] = {0.0, 0.0, 0.0, 0.0};
+    Py_ssize_t start, i, count, bin, lane;
+    double inverse;
+    for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
+        count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
+        for (i = 0; i < count; i++) {
+            bin = bins[rows[start + i]];
+            e[i] = expm1_update[bin];
+            u[i] = update[bin];
+            p[i] = probability[start + i];
+            w[i] = sample_weight[start + i];
+            target[i] = y[start + i];
+        }
+        /* Pad the block to a multiple of 4 with rows of weight 0. */
+        for (i = count; i % 4 != 0; i++) {
+            e[i] = 0.0;
+            u[i] = 0.0;
+            p[i] = 0.0;
+            w[i] = 0.0;
+            target[i] = 0.0;
+        }
+        for (i = 0; i < count; i += 4) {
+            for (lane = 0; lane < 4; lane++) {
+                totals[lane] += w[i + lane] * (ebm_log1p(p[i + lane] * e[i + lane])
+                                               - target[i + lane] * u[i + lane]);
+            }
+        }
+        for (i = 0; i < count; i++) {
+            inverse = 1.0 / (1.0 + p[i] * e[i]);
+            probability[start + i] = p[i] * (1.0 + e[i]) * inverse;
+            complement[start + i] = complement[start + i] * inverse;
+        }
+    }
+    return (totals[0] + totals[1]) + (totals[2] + totals[3]);
+}
+
+/* Sum the gradients w (p - y) and hessians w p q per bin. The gradient is
+ * written as w ((1 - y) p - y q), which keeps its precision when p is near 1.
+ * With n_copies = 4, row i goes to copy i % 4 of sums that hold n_copies
+ * interleaved histograms of n_bins values each, as in _histogram.pyx; the
+ * caller zeroes and folds them. */
+EBM_TARGET_CLONES
+static void ebm_logistic_histogram(const uint16_t* bins, const int32_t* rows,
+                                   const double* probability, const double* complement,
+                                   const double* y, const double* sample_weight,
+                                   Py_ssize_t n, Py_ssize_t n_bins, Py_ssize_t n_copies,
+                                   double* sum_gradients, double* sum_hessians) {
+    double gradients[EBM_LOGISTIC_BLOCK];
+    double hessians[EBM_LOGISTIC_BLOCK];
+    Py_ssize_t start, i, count, copy_offset, bin;
+    for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
+        count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
+        /* The arithmetic runs as one vector loop, the scatter as a second. */
+        for (i = 0; i < count; i++) {
+            double p = probability[start + i];
+            double q = complement[start + i];
+            double w = sample_weight[start + i];
+            double target = y[start + i];
+            gradients[i] = w * ((1.0 - target) * p - target * q);
+            hessians[i] = w * p * q;
+        }
+        for (i = 0; i < count; i++) {
+            copy_offset = n_copies == 1 ? 0 : ((start + i) & 3) * n_bins;
+            bin = bins[rows[start + i]];
+            sum_gradients[copy_offset + bin] += gradients[i];
+            sum_hessians[copy_offset + bin] += hessians[i];
+        }
+    }
+}
+
+#endif
