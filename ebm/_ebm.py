@@ -20,6 +20,7 @@ from ._logging import verbose_logging
 from ._params import BoostSettings, validate_parameters
 from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
                           to_columns)
+from . import explain
 from .explain import raw_scores, term_contributions, term_importances
 from .losses import adjust_intercept, make_loss
 
@@ -597,6 +598,70 @@ class _EBMBase(BaseEstimator):
         """
         check_is_fitted(self, "term_scores_")
         return _edit.scale(self, term, factor)
+
+    # Explanations and saving --------------------------------------------------
+
+    def explain_global(self, importance_type="avg_weight"):
+        """Return every term's bins, scores, standard deviations, bin weights and importance.
+
+        Parameters
+        ----------
+        importance_type : {"avg_weight", "min_max"}, default="avg_weight"
+            How each term's ``importance`` is computed, as in ``term_importances``.
+
+        Returns
+        -------
+        ebm.explain.GlobalExplanation
+            Terms in the order of ``term_names_``; ``to_pandas()`` converts it.
+        """
+        check_is_fitted(self, "term_scores_")
+        return explain.explain_global(self, importance_type)
+
+    def explain_local(self, X, y=None):
+        """Return each row's term contributions, intercept, raw score and prediction.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or pandas DataFrame
+        y : array-like of shape (n_samples,), default=None
+            Targets to store beside the predictions.
+
+        Returns
+        -------
+        ebm.explain.LocalExplanation
+            ``intercept + contributions.sum(axis=1)`` is the raw score:
+            ``decision_function(X)`` for a classifier, the score before the
+            inverse link for a regressor. ``to_pandas()`` converts it.
+        """
+        X_binned = self._bin_new_data(X)
+        if y is not None:
+            y = check_target(y, X_binned.shape[1], self._is_classifier)
+        index = X.index if hasattr(X, "columns") and hasattr(X, "index") else None
+        return explain.explain_local(self, X_binned, self._pair_bins, self.predict(X), y, index)
+
+    def predict_with_uncertainty(self, X):
+        """Return the mean and standard deviation of the raw score across the outer bags.
+
+        Each bag predicts with its own ``bagged_intercept_`` and
+        ``bagged_scores_``. Bags are weighted by ``bag_weights_``, as when
+        they are averaged into ``term_scores_``, so the mean equals the raw
+        score. InterpretML 0.7.8 weights every bag equally, which gives the
+        same result unless sample weights make the bags' total weights differ.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or pandas DataFrame
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2), or (n_samples, 2, n_classes) for multiclass
+            ``[:, 0]`` is the mean raw score (log-odds for a classifier, the
+            score before the inverse link for a regressor) and ``[:, 1]`` its
+            standard deviation across the bags.
+        """
+        X_binned = self._bin_new_data(X)
+        mean, std = explain.bagged_raw_score_stats(self, X_binned, self._pair_bins)
+        return np.stack([mean, std], axis=1)
 
 
 class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
