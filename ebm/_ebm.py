@@ -20,7 +20,7 @@ from ._logging import verbose_logging
 from ._params import BoostSettings, validate_parameters
 from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
                           to_columns)
-from . import explain
+from . import _serialize, explain
 from .explain import raw_scores, term_contributions, term_importances
 from .losses import adjust_intercept, make_loss
 
@@ -662,6 +662,26 @@ class _EBMBase(BaseEstimator):
         X_binned = self._bin_new_data(X)
         mean, std = explain.bagged_raw_score_stats(self, X_binned, self._pair_bins)
         return np.stack([mean, std], axis=1)
+
+    def to_json(self, path):
+        """Save the fitted model as JSON, to be read back with ``ebm.load_json``.
+
+        The file stores the parameters, bins, terms, scores and bags; the
+        ``ebm._serialize`` module documents its schema. It contains no code,
+        so loading an untrusted file cannot run any.
+
+        Parameters
+        ----------
+        path : str, os.PathLike or writable text file
+
+        Raises
+        ------
+        ValueError
+            When the model was fitted with a custom loss, which cannot be
+            saved as JSON (pickle can save it), or a parameter holds a value
+            JSON cannot store.
+        """
+        _serialize.save_json(self, path)
 
 
 class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):

@@ -197,6 +197,39 @@ class PairBins:
         return PairBins.from_cuts([self.cuts[i] for i in feature_indices],
                                   [self.main_to_pair[i] for i in feature_indices])
 
+    @classmethod
+    def from_cuts(cls, feature_bins, pair_cuts):
+        """Rebuild the pair bins from each feature's main bins and pair cut points.
+
+        Parameters
+        ----------
+        feature_bins : list of FeatureBins
+        pair_cuts : list of ndarray or None
+            Pair cut points of each continuous feature, a subset of its main
+            cuts; None keeps every main cut. Nominal and ordinal features
+            ignore their entry.
+        """
+        pair_bins = cls.__new__(cls)
+        pair_bins.cuts = []
+        pair_bins.main_to_pair = []
+        for bins, cuts in zip(feature_bins, pair_cuts):
+            if bins.feature_type != "continuous":
+                pair_bins.cuts.append(None)
+                pair_bins.main_to_pair.append(np.arange(bins.n_bins, dtype=np.uint16))
+                continue
+            cuts = bins.cuts if cuts is None else cuts
+            main_to_pair = np.empty(bins.n_bins, dtype=np.uint16)
+            main_to_pair[:2] = (0, 1)
+            # Main value bin v >= 2 starts at main cut v - 2, so its pair bin is
+            # 1 + the number of pair cuts at or below that cut.
+            main_to_pair[2:-1] = 1 + np.searchsorted(cuts, bins.cuts, side="right")
+            main_to_pair[-1] = len(cuts) + 2
+            pair_bins.cuts.append(np.array(cuts, dtype=np.float64))
+            pair_bins.main_to_pair.append(main_to_pair)
+        pair_bins.n_bins = np.array([int(mapping.max()) + 1 for mapping in pair_bins.main_to_pair],
+                                    dtype=np.intp)
+        return pair_bins
+
     def bin(self, X_binned, feature_idx):
         """Return the pair bins of one feature's rows of ``X_binned``."""
         return self.main_to_pair[feature_idx][X_binned[feature_idx]]

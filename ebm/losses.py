@@ -142,6 +142,22 @@ def parse_objective(objective):
     return name, params
 
 
+def builtin_objective(loss):
+    """Return the objective string that rebuilds a built-in loss, or None for a custom loss.
+
+    The string names the loss and every parameter, e.g.
+    ``"quantile:alpha=0.9"``. Floats are written with ``repr``, so they parse
+    back to the same value. Subclasses of the built-in classes count as custom.
+    """
+    if type(loss) is CyMulticlassLogLoss:
+        return "log_loss"
+    for name, (loss_class, defaults, _) in _BUILTIN_LOSSES.items():
+        if type(loss) is loss_class:
+            params = ";".join(f"{key}={float(getattr(loss, key))!r}" for key in defaults)
+            return f"{name}:{params}" if params else name
+    return None
+
+
 def make_loss(objective, is_classifier, n_classes=2):
     """Return the compiled loss for ``objective``.
 

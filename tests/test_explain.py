@@ -4,7 +4,6 @@ import copy
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
@@ -15,7 +14,7 @@ from ebm.explain import MISSING_LABEL, UNSEEN_LABEL
 
 @pytest.fixture(scope="module")
 def models(hi_sample, cps_sample):
-    """Binary classifier on HI, Poisson regressor on CPS1988 wages and multiclass on iris, all with pairs."""
+    """Classifier on HI, Poisson regressor on CPS1988 wages, multiclass on iris, all with pairs."""
     params = {"outer_bags": 3, "max_rounds": 60, "smoothing_rounds": 5,
               "early_stopping_rounds": 10, "n_jobs": 1, "interactions": 3}
     X_hi, y_hi = hi_sample
