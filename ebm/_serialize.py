@@ -76,11 +76,13 @@ best_iteration : list of list of int
     ``best_iteration_``, shape (n_stages, n_bags).
 """
 
+import collections
 import json
 import math
 import numbers
 import os
 import re
+import reprlib
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -96,6 +98,8 @@ ESTIMATORS = ("ExplainableBoostingClassifier", "ExplainableBoostingRegressor")
 FEATURE_TYPES = ("continuous", "nominal", "ordinal")
 # Bin indices are stored in uint16, missing and unseen bins included.
 MAX_FEATURE_BINS = 65535
+# Parameters nest lists two levels deep at most, e.g. interactions=[("a", "b")].
+MAX_PARAM_DEPTH = 4
 # A string class dtype may be at most this many characters wider than its longest label.
 MAX_STRING_PADDING = 256
 
@@ -261,8 +265,8 @@ def _invalid(field, problem):
 
 
 def _describe(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    # reprlib shortens long strings and lists and stops at a nesting depth of 6.
+    return reprlib.repr(value)
 
 
 def _get(document, key, field_prefix=""):
@@ -364,14 +368,17 @@ def _check_shape(array, expected, field, reason):
                               f"{reason}.")
 
 
-def _decode_param(value, field):
+def _decode_param(value, field, depth=0):
+    if depth > MAX_PARAM_DEPTH:
+        raise _invalid(field, f"nests lists more than {MAX_PARAM_DEPTH} levels deep; no "
+                              "parameter needs more.")
     if isinstance(value, dict):
         if set(value) != {"float"} or value["float"] not in _NON_FINITE_TEXT:
             raise _invalid(field, "is an object; only {\"float\": \"NaN\"}, \"Infinity\" or "
                                   f"\"-Infinity\" are allowed, got {_describe(value)}.")
         return _NON_FINITE_TEXT[value["float"]]
     if isinstance(value, list):
-        return [_decode_param(item, f"{field}[{i}]") for i, item in enumerate(value)]
+        return [_decode_param(item, f"{field}[{i}]", depth + 1) for i, item in enumerate(value)]
     return value
 
 
@@ -558,11 +565,12 @@ def _read_document(path):
                          "numbers as strings.")
 
     def reject_duplicates(pairs):
-        keys = [key for key, _ in pairs]
-        duplicated = sorted({key for key in keys if keys.count(key) > 1})
-        if duplicated:
+        document = dict(pairs)
+        if len(document) != len(pairs):
+            counts = collections.Counter(key for key, _ in pairs)
+            duplicated = sorted(key for key, count in counts.items() if count > 1)
             raise ValueError(f"an object contains the keys {duplicated} twice.")
-        return dict(pairs)
+        return document
 
     try:
         document = json.loads(text, parse_constant=reject_constant,

@@ -125,12 +125,21 @@ def _format_number(value):
     return repr(float(value))
 
 
-@dataclass(frozen=True)
+def _read_only(array):
+    # A view that cannot write, so that editing an explanation cannot change the model.
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
+# eq=False because the fields are numpy arrays, whose == does not give one bool.
+@dataclass(frozen=True, eq=False)
 class TermAxis:
     """Bins of one feature along one axis of a term's scores.
 
-    Bin ``missing_bin`` (0) contains missing values and bin ``unseen_bin`` (the
-    last) values not seen in training. For a continuous feature, value bin
+    Bin ``missing_bin`` (0) contains missing values. Bin ``unseen_bin`` (the
+    last) contains categories not seen in training and, for a continuous
+    feature, strings that are not numbers. For a continuous feature, value bin
     ``i`` (1 <= i <= len(cuts) + 1) contains the values in
     ``[lower_edges[i], upper_edges[i])``. For a nominal or ordinal feature,
     value bin ``i`` contains the category ``categories[i - 1]``.
@@ -193,7 +202,7 @@ class TermAxis:
         return [MISSING_LABEL] + values + [UNSEEN_LABEL]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TermExplanation:
     """Shape function of one term: its bins, scores, spread across bags and training weight.
 
@@ -269,7 +278,7 @@ class TermExplanation:
         return pd.DataFrame(frame)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GlobalExplanation:
     """Every term of a fitted model, in term order, with the intercept.
 
@@ -337,7 +346,8 @@ def _term_axis(model, feature_idx, in_pair):
         return TermAxis(feature_idx, name, feature_type, categories=categories)
     # A continuous feature in a pair stores [main cuts, pair cuts].
     cuts = bins[-1] if in_pair else bins[0]
-    return TermAxis(feature_idx, name, feature_type, cuts=np.asarray(cuts, dtype=np.float64))
+    return TermAxis(feature_idx, name, feature_type,
+                    cuts=_read_only(np.asarray(cuts, dtype=np.float64)))
 
 
 def explain_global(model, importance_type="avg_weight"):
@@ -360,9 +370,10 @@ def explain_global(model, importance_type="avg_weight"):
                      for feature_idx in features)
         terms.append(TermExplanation(
             term_idx=term_idx, name=model.term_names_[term_idx], axes=axes,
-            scores=model.term_scores_[term_idx],
-            standard_deviations=model.standard_deviations_[term_idx],
-            bin_weights=model.bin_weights_[term_idx], importance=float(importances[term_idx]),
+            scores=_read_only(model.term_scores_[term_idx]),
+            standard_deviations=_read_only(model.standard_deviations_[term_idx]),
+            bin_weights=_read_only(model.bin_weights_[term_idx]),
+            importance=float(importances[term_idx]),
             classes=classes))
     return GlobalExplanation(terms=terms, intercept=_raw_intercept(model),
                              importance_type=importance_type, link=model.link_,
@@ -384,7 +395,7 @@ def _raw_intercept(model):
     return np.asarray(model.intercept_, dtype=np.float64)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LocalExplanation:
     """Per-row contributions of every term to the raw score.
 

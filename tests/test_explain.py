@@ -147,6 +147,17 @@ def test_continuous_edges_contain_row_values(models):
         assert contribution == term.scores[np.flatnonzero(inside)[0]]
 
 
+def test_global_arrays_read_only(models):
+    model, _, _ = models["binary"]
+    term = model.explain_global()[0]
+
+    with pytest.raises(ValueError, match="read-only"):
+        term.scores[1] = 5.0
+    with pytest.raises(ValueError, match="read-only"):
+        term.axes[0].cuts[0] = 5.0
+    assert model.term_scores_[0][1] != 5.0
+
+
 def test_global_lookup_by_name_and_index(models):
     model, _, _ = models["binary"]
     explanation = model.explain_global()

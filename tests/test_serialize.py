@@ -376,6 +376,7 @@ MALFORMED = [
     (set_value(["params", "max_bins"], "many"), "'params'"),
     (delete(["params", "max_bins"]), r"'params'.*missing \['max_bins'\]"),
     (set_value(["params", "pickle"], 1), r"'params'.*unknown \['pickle'\]"),
+    (set_value(["params", "interactions"], [[[[[[["a"]]]]]]]), r"'params.interactions\[0\]"),
     (set_value(["classes", "values"], [True, False]), "'classes.values'"),
     (set_value(["classes", "values"], [0, 0]), "'classes.values' contains a class twice"),
     (set_value(["classes"], {"dtype": "<U999999999", "values": ["0", "1"]}), "'classes.dtype'"),
