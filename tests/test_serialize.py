@@ -290,6 +290,27 @@ def test_json_custom_loss_rejected(cps_sample, tmp_path):
     assert not path.exists()
 
 
+def test_custom_loss_model_pickles(cps_sample):
+    X, y = cps_sample
+    model = ExplainableBoostingRegressor(objective=SquaredError(), interactions=0, **FAST)
+    model.fit(X.iloc[:500], y.iloc[:500])
+
+    for restored in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert isinstance(restored._loss.python_loss, SquaredError)
+        assert_same_predictions(model, restored, X.iloc[:500])
+
+
+def test_json_multiclass_missing_values(models):
+    model, X = models["multiclass"]
+    rows = X.copy()
+    rows.iloc[::3, 0] = np.nan
+    rows.iloc[1::4, 2] = np.nan
+
+    restored = round_trip(model)
+
+    assert_same_predictions(model, restored, rows)
+
+
 def test_json_callback_not_saved(cps_sample):
     X, y = cps_sample
     model = ExplainableBoostingRegressor(callback=lambda *args: False, interactions=0, **FAST)
