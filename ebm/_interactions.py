@@ -184,7 +184,7 @@ class PairBins:
         self.n_bins = _count_pair_bins(self.main_to_pair)
 
     @classmethod
-    def from_cuts(cls, cuts, main_to_pair):
+    def from_mappings(cls, cuts, main_to_pair):
         """Return pair bins with the given per-feature cuts and main-to-pair maps."""
         pair_bins = cls.__new__(cls)
         pair_bins.cuts = list(cuts)
@@ -194,8 +194,8 @@ class PairBins:
 
     def subset(self, feature_indices):
         """Return the pair bins of the features at ``feature_indices``, in that order."""
-        return PairBins.from_cuts([self.cuts[i] for i in feature_indices],
-                                  [self.main_to_pair[i] for i in feature_indices])
+        return PairBins.from_mappings([self.cuts[i] for i in feature_indices],
+                                      [self.main_to_pair[i] for i in feature_indices])
 
     @classmethod
     def from_cuts(cls, feature_bins, pair_cuts):
@@ -226,8 +226,7 @@ class PairBins:
             main_to_pair[-1] = len(cuts) + 2
             pair_bins.cuts.append(np.array(cuts, dtype=np.float64))
             pair_bins.main_to_pair.append(main_to_pair)
-        pair_bins.n_bins = np.array([int(mapping.max()) + 1 for mapping in pair_bins.main_to_pair],
-                                    dtype=np.intp)
+        pair_bins.n_bins = _count_pair_bins(pair_bins.main_to_pair)
         return pair_bins
 
     def bin(self, X_binned, feature_idx):

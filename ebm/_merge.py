@@ -165,7 +165,7 @@ class _MergedBins:
                 if any(model is user for user in users):
                     self.pair_maps[model_idx][feature_idx] = _fine_to_coarse(
                         pair_cuts, model._pair_bins.cuts[feature_idx])
-        self.pair_bins = PairBins.from_cuts(cuts, main_to_pair)
+        self.pair_bins = PairBins.from_mappings(cuts, main_to_pair)
         for model_idx, maps in enumerate(self.pair_maps):
             for feature_idx, feature_bins in enumerate(self.feature_bins):
                 if feature_bins.feature_type != "continuous":
