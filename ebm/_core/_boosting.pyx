@@ -36,7 +36,7 @@ from libc.string cimport memcpy, memset
 
 from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
 from ._histogram cimport (HISTOGRAM_COPIES, apply_update, apply_update_multi, build_histogram,
-                          build_histogram_multi, build_histogram_pair, fold_copies)
+                          build_histogram_multi, build_histogram_pair)
 from ._losses cimport CyLoss
 from ._pair_update cimport (PairWorkspace, find_pair_update, pair_workspace_create,
                             pair_workspace_free)
@@ -54,8 +54,15 @@ cdef extern from "_logistic.h" nogil:
     void ebm_logistic_histogram(const X_BINNED_C* bins, const ROW_C* rows,
                                 const double* probability, const double* complement,
                                 const double* y, const double* sample_weight, Py_ssize_t n,
-                                Py_ssize_t n_bins, Py_ssize_t n_copies, double* sum_gradients,
-                                double* sum_hessians)
+                                Py_ssize_t n_bins, Py_ssize_t n_copies, double* sums)
+    void ebm_fold_pairs(const double* sums, Py_ssize_t n_bins, Py_ssize_t n_copies,
+                        double* sum_gradients, double* sum_hessians)
+    void ebm_logistic_apply_histogram(const X_BINNED_C* bins, const X_BINNED_C* next_bins,
+                                      const ROW_C* rows, const double* expm1_update,
+                                      const double* y, const double* sample_weight,
+                                      Py_ssize_t n, Py_ssize_t next_n_bins,
+                                      Py_ssize_t n_copies, double* probability,
+                                      double* complement, double* sums)
 
 
 cdef struct Schedule:
@@ -129,6 +136,8 @@ cdef struct BagState:
     double* probability_val
     double* complement_val
     double* expm1_update      # (max_bins,) e^u - 1 of the update being applied
+    double* paired_sums       # (HISTOGRAM_COPIES * max_bins * 2,) see ebm_logistic_histogram
+    Py_ssize_t pending_term   # term whose histogram paired_sums holds from the last step, or -1
 
 
 cdef void _free_state(BagState* s) noexcept nogil:
@@ -142,7 +151,7 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.train_cumulative); free(s.val_cumulative); free(s.gradient_sums)
     free(s.residual_sums); free(s.val_weights)
     free(s.probability); free(s.complement); free(s.probability_val); free(s.complement_val)
-    free(s.expm1_update)
+    free(s.expm1_update); free(s.paired_sums)
 
 
 cdef int _callback_with_gil(object callback, object errors, Py_ssize_t bag_idx,
@@ -198,14 +207,13 @@ cdef double _compute_update(
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
     elif s.track_probability:
         n_copies = 1 if bins_b > 0 else HISTOGRAM_COPIES
-        memset(s.sum_gradients, 0, n_copies * n_bins * sizeof(double))
-        memset(s.sum_hessians, 0, n_copies * n_bins * sizeof(double))
-        ebm_logistic_histogram(feature_bins, train_rows, s.probability, s.complement,
-                               s.y_train, s.weight_train, s.n_train, n_bins, n_copies,
-                               s.sum_gradients, s.sum_hessians)
-        if n_copies > 1:
-            fold_copies(s.sum_gradients, n_bins)
-            fold_copies(s.sum_hessians, n_bins)
+        if s.pending_term != term_idx:
+            memset(s.paired_sums, 0, 2 * n_copies * n_bins * sizeof(double))
+            ebm_logistic_histogram(feature_bins, train_rows, s.probability, s.complement,
+                                   s.y_train, s.weight_train, s.n_train, n_bins, n_copies,
+                                   s.paired_sums)
+        s.pending_term = -1
+        ebm_fold_pairs(s.paired_sums, n_bins, n_copies, s.sum_gradients, s.sum_hessians)
     elif s.n_scores > 1 or bins_b > 0:
         memset(s.sum_gradients, 0, n_bins * s.n_scores * sizeof(double))
         memset(s.sum_hessians, 0, n_bins * s.n_scores * sizeof(double))
@@ -240,12 +248,15 @@ cdef void _apply(
     const ROW_C* train_rows,
     const ROW_C* val_rows,
     Py_ssize_t term_idx,
+    Py_ssize_t next_term,
 ) noexcept nogil:
     # Add s.update to the term and to the raw scores, then refresh the gradients.
+    # next_term >= 0 names the term whose histogram the next step needs. A
+    # loss kept in probability space then builds it in the same pass.
     cdef Py_ssize_t offset = s.term_offset[term_idx]
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
     cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
-    cdef Py_ssize_t index
+    cdef Py_ssize_t index, next_n_bins, n_copies
     for index in range(n_bins * s.n_scores):
         s.scores[offset * s.n_scores + index] += s.update[index]
     s.dirty[term_idx] = 1
@@ -253,10 +264,26 @@ cdef void _apply(
         _apply_to_bin_sums(s, offset, n_bins)
         return
     if s.track_probability:
+        # Updates take a few distinct values in runs of bins, so expm1 runs
+        # once per run.
         for index in range(n_bins):
-            s.expm1_update[index] = expm1(s.update[index])
-        ebm_logistic_apply(feature_bins, train_rows, s.expm1_update, s.n_train,
-                           s.probability, s.complement)
+            if index > 0 and s.update[index] == s.update[index - 1]:
+                s.expm1_update[index] = s.expm1_update[index - 1]
+            else:
+                s.expm1_update[index] = expm1(s.update[index])
+        if next_term >= 0:
+            next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
+            n_copies = 1 if terms.bins_b[next_term] > 0 else HISTOGRAM_COPIES
+            memset(s.paired_sums, 0, 2 * n_copies * next_n_bins * sizeof(double))
+            ebm_logistic_apply_histogram(
+                feature_bins, X_binned + terms.feature[next_term] * n_samples, train_rows,
+                s.expm1_update, s.y_train, s.weight_train, s.n_train, next_n_bins, n_copies,
+                s.probability, s.complement, s.paired_sums)
+            s.pending_term = next_term
+        else:
+            ebm_logistic_apply(feature_bins, train_rows, s.expm1_update, s.n_train,
+                               s.probability, s.complement)
+            s.pending_term = -1
         if s.n_val > 0:
             s.metric_total += ebm_logistic_apply_loss(
                 feature_bins, val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
@@ -389,6 +416,15 @@ cdef inline bint _ranks_higher(double gain, uint64_t tie, double other_gain,
     return tie < other_tie
 
 
+cdef Py_ssize_t _greedy_term(BagState* s) noexcept nogil:
+    # Return the term with the highest gain.
+    cdef Py_ssize_t i, term_idx = 0
+    for i in range(1, s.n_terms):
+        if _ranks_higher(s.gains[i], s.tie_breaks[i], s.gains[term_idx], s.tie_breaks[term_idx]):
+            term_idx = i
+    return term_idx
+
+
 cdef Py_ssize_t _run_loop(
     BagState* s,
     CyLoss loss,
@@ -415,7 +451,7 @@ cdef Py_ssize_t _run_loop(
     cdef Py_ssize_t state_idx = 0
     cdef Py_ssize_t smoothing_left = schedule.smoothing_rounds
     cdef Py_ssize_t greedy_steps
-    cdef Py_ssize_t term_idx, i, j, swap, cached_term = -1
+    cdef Py_ssize_t term_idx, i, j, swap, cached_term = -1, next_term
     cdef double greedy_ratio = schedule.greedy_ratio
     cdef double cyclic_progress = schedule.cyclic_progress
     cdef double cyclic_state
@@ -457,11 +493,7 @@ cdef Py_ssize_t _run_loop(
             make_progress = cyclic_state >= 1.0 or smoothing_left > 0
         else:
             make_progress = True
-            term_idx = 0
-            for i in range(1, n_terms):
-                if _ranks_higher(s.gains[i], s.tie_breaks[i],
-                                 s.gains[term_idx], s.tie_breaks[term_idx]):
-                    term_idx = i
+            term_idx = _greedy_term(s)
 
         random_splits = smoothing_left > 0
         if state_idx >= 0 or not has_cached:
@@ -495,7 +527,14 @@ cdef Py_ssize_t _run_loop(
         metric = 0.0
         if make_progress:
             step_idx += 1
-            _apply(s, loss, X_binned, n_samples, terms, train_rows, val_rows, term_idx)
+            # The next step's term is known here except where a pass ends.
+            next_term = -1
+            if state_idx >= 0 and state_idx + 1 < n_terms:
+                next_term = s.order[state_idx + 1]
+            elif state_idx < -1:
+                next_term = _greedy_term(s)
+            _apply(s, loss, X_binned, n_samples, terms, train_rows, val_rows, term_idx,
+                   next_term)
             if track_validation:
                 metric = _metric(loss, s)
                 if metric < best_metric:
@@ -769,6 +808,7 @@ def boost_bag(
                 or s.residual_sums == NULL or s.val_weights == NULL):
             # Passes over the rows need no such memory.
             s.track_bin_sums = False
+    s.pending_term = -1
     s.track_probability = (int(settings.get("probability_space", -1)) != 0 and loss.logistic
                            and n_scores == 1)
     if s.track_probability:
@@ -777,8 +817,10 @@ def boost_bag(
         s.probability_val = <double*>malloc((n_val + 1) * sizeof(double))
         s.complement_val = <double*>malloc((n_val + 1) * sizeof(double))
         s.expm1_update = <double*>malloc(max_bins * sizeof(double))
+        s.paired_sums = <double*>malloc(HISTOGRAM_COPIES * max_bins * 2 * sizeof(double))
         if (s.probability == NULL or s.complement == NULL or s.probability_val == NULL
-                or s.complement_val == NULL or s.expm1_update == NULL):
+                or s.complement_val == NULL or s.expm1_update == NULL
+                or s.paired_sums == NULL):
             s.track_probability = False
     terms.feature = term_feature_ptr
     terms.nominal = nominal_ptr

@@ -114,20 +114,54 @@ static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
     return (totals[0] + totals[1]) + (totals[2] + totals[3]);
 }
 
+/* Add a block's gradients and hessians to the (gradient, hessian) pairs of
+ * their bins. With n_copies = 4, row i of the whole pass (block_start + i) goes
+ * to copy i % 4; block_start is a multiple of 4. */
+EBM_ALWAYS_INLINE void ebm_scatter_pairs(const uint16_t* bins, const int32_t* rows,
+                                         const double* gradients, const double* hessians,
+                                         Py_ssize_t count, Py_ssize_t n_bins,
+                                         Py_ssize_t n_copies, double* sums) {
+    Py_ssize_t i, slot;
+    Py_ssize_t n_blocks = n_copies == 1 ? 0 : count - count % 4;
+    double* sums1 = sums + 2 * n_bins;
+    double* sums2 = sums + 4 * n_bins;
+    double* sums3 = sums + 6 * n_bins;
+    for (i = 0; i < n_blocks; i += 4) {
+        slot = 2 * (Py_ssize_t)bins[rows[i]];
+        sums[slot] += gradients[i];
+        sums[slot + 1] += hessians[i];
+        slot = 2 * (Py_ssize_t)bins[rows[i + 1]];
+        sums1[slot] += gradients[i + 1];
+        sums1[slot + 1] += hessians[i + 1];
+        slot = 2 * (Py_ssize_t)bins[rows[i + 2]];
+        sums2[slot] += gradients[i + 2];
+        sums2[slot + 1] += hessians[i + 2];
+        slot = 2 * (Py_ssize_t)bins[rows[i + 3]];
+        sums3[slot] += gradients[i + 3];
+        sums3[slot + 1] += hessians[i + 3];
+    }
+    for (i = n_blocks; i < count; i++) {
+        slot = 2 * (Py_ssize_t)bins[rows[i]];
+        sums[slot] += gradients[i];
+        sums[slot + 1] += hessians[i];
+    }
+}
+
 /* Sum the gradients w (p - y) and hessians w p q per bin. The gradient is
  * written as w ((1 - y) p - y q), which keeps its precision when p is near 1.
- * With n_copies = 4, row i goes to copy i % 4 of sums that hold n_copies
- * interleaved histograms of n_bins values each, as in _histogram.pyx; the
- * caller zeroes and folds them. */
+ * sums holds n_copies histograms of n_bins (gradient, hessian) pairs, zeroed
+ * by the caller. Side by side, a row's two adds touch one cache line and may
+ * run as one vector add. With n_copies = 4, row i goes to copy i % 4, so that
+ * consecutive rows in the same bin do not wait on each other's adds. */
 EBM_TARGET_CLONES
 static void ebm_logistic_histogram(const uint16_t* bins, const int32_t* rows,
                                    const double* probability, const double* complement,
                                    const double* y, const double* sample_weight,
                                    Py_ssize_t n, Py_ssize_t n_bins, Py_ssize_t n_copies,
-                                   double* sum_gradients, double* sum_hessians) {
+                                   double* restrict sums) {
     double gradients[EBM_LOGISTIC_BLOCK];
     double hessians[EBM_LOGISTIC_BLOCK];
-    Py_ssize_t start, i, count, copy_offset, bin;
+    Py_ssize_t start, i, count;
     for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
         /* The arithmetic runs as one vector loop, the scatter as a second. */
@@ -139,12 +173,59 @@ static void ebm_logistic_histogram(const uint16_t* bins, const int32_t* rows,
             gradients[i] = w * ((1.0 - target) * p - target * q);
             hessians[i] = w * p * q;
         }
+        ebm_scatter_pairs(bins, rows + start, gradients, hessians, count, n_bins, n_copies, sums);
+    }
+}
+
+/* ebm_logistic_apply followed by ebm_logistic_histogram of the next term's
+ * bins, in one pass over the rows. */
+EBM_TARGET_CLONES
+static void ebm_logistic_apply_histogram(const uint16_t* bins, const uint16_t* next_bins,
+                                         const int32_t* rows, const double* expm1_update,
+                                         const double* y, const double* sample_weight,
+                                         Py_ssize_t n, Py_ssize_t next_n_bins,
+                                         Py_ssize_t n_copies, double* restrict probability,
+                                         double* restrict complement, double* restrict sums) {
+    double e[EBM_LOGISTIC_BLOCK];
+    double gradients[EBM_LOGISTIC_BLOCK];
+    double hessians[EBM_LOGISTIC_BLOCK];
+    Py_ssize_t start, i, count;
+    for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
+        count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
         for (i = 0; i < count; i++) {
-            copy_offset = n_copies == 1 ? 0 : ((start + i) & 3) * n_bins;
-            bin = bins[rows[start + i]];
-            sum_gradients[copy_offset + bin] += gradients[i];
-            sum_hessians[copy_offset + bin] += hessians[i];
+            e[i] = expm1_update[bins[rows[start + i]]];
         }
+        for (i = 0; i < count; i++) {
+            double inverse = 1.0 / (1.0 + probability[start + i] * e[i]);
+            double p = probability[start + i] * (1.0 + e[i]) * inverse;
+            double q = complement[start + i] * inverse;
+            double w = sample_weight[start + i];
+            double target = y[start + i];
+            probability[start + i] = p;
+            complement[start + i] = q;
+            gradients[i] = w * ((1.0 - target) * p - target * q);
+            hessians[i] = w * p * q;
+        }
+        ebm_scatter_pairs(next_bins, rows + start, gradients, hessians, count, next_n_bins,
+                          n_copies, sums);
+    }
+}
+
+/* Add the n_copies histograms of (gradient, hessian) pairs in a fixed order
+ * and write the gradient and hessian sums apart. */
+static void ebm_fold_pairs(const double* sums, Py_ssize_t n_bins, Py_ssize_t n_copies,
+                           double* sum_gradients, double* sum_hessians) {
+    Py_ssize_t b, copy;
+    double gradient, hessian;
+    for (b = 0; b < n_bins; b++) {
+        gradient = sums[2 * b];
+        hessian = sums[2 * b + 1];
+        for (copy = 1; copy < n_copies; copy++) {
+            gradient += sums[2 * (copy * n_bins + b)];
+            hessian += sums[2 * (copy * n_bins + b) + 1];
+        }
+        sum_gradients[b] = gradient;
+        sum_hessians[b] = hessian;
     }
 }
 
