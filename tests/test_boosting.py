@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+import ebm._bags
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
 from ebm._core._boosting import boost_bag
 from ebm._core._losses import CyLogLoss, CySquaredError
@@ -309,17 +310,39 @@ def test_steps_bounded_by_max_rounds():
     assert n_steps == 7 * 3
 
 
+def _boost_with(args, extra_settings):
+    """Call boost_bag with extra entries in its settings dict."""
+    args = list(args)
+    settings_idx = next(i for i, arg in enumerate(args) if isinstance(arg, dict))
+    args[settings_idx] = {**args[settings_idx], **extra_settings}
+    return boost_bag(*args)
+
+
 def _force_setting(monkeypatch, key, value):
     """Make every boost_bag call of a fit use the given core setting."""
-    import ebm._bags
+    monkeypatch.setattr(ebm._bags, "boost_bag", lambda *args: _boost_with(args, {key: value}))
 
-    def boost_bag_with_mode(*args):
-        args = list(args)
-        settings_idx = next(i for i, arg in enumerate(args) if isinstance(arg, dict))
-        args[settings_idx] = {**args[settings_idx], key: value}
-        return boost_bag(*args)
 
-    monkeypatch.setattr(ebm._bags, "boost_bag", boost_bag_with_mode)
+def _fit_both_ways(monkeypatch, estimator_class, X, y, weight, params, settings):
+    """Fit once per core-settings dict; return the models and each fit's step metrics."""
+    models, metrics = [], []
+    for extra in settings:
+        monkeypatch.setattr(ebm._bags, "boost_bag",
+                            lambda *args, extra=extra: _boost_with(args, extra))
+        seen = []
+        models.append(estimator_class(
+            **params, callback=lambda bag, step, progressed, metric: seen.append(metric)
+        ).fit(X, y, sample_weight=weight))
+        metrics.append(seen)
+    return models, metrics
+
+
+def _assert_same_fit(models, metrics, atol):
+    """Check that two fits stopped at the same steps with equal metrics and scores."""
+    np.testing.assert_array_equal(models[0].best_iteration_, models[1].best_iteration_)
+    np.testing.assert_allclose(metrics[1], metrics[0], rtol=1e-10, atol=0)
+    for first, second in zip(models[0].term_scores_, models[1].term_scores_):
+        np.testing.assert_allclose(second, first, rtol=0, atol=atol)
 
 
 @pytest.mark.parametrize("sample_weight", [False, True])
@@ -330,18 +353,10 @@ def test_bin_sums_match_passes_over_rows(monkeypatch, cps_sample, fast_params, s
     X, y = cps_sample
     weight = np.random.default_rng(0).uniform(0.0, 3.0, len(y)) if sample_weight else None
     params = {**fast_params, "max_rounds": 300, "interactions": 0}
-    metrics = {}
-    models = {}
-    for mode in (0, 1):
-        _force_setting(monkeypatch, "bin_sums", mode)
-        seen = metrics[mode] = []
-        models[mode] = ExplainableBoostingRegressor(
-            **params, callback=lambda bag, step, progressed, metric: seen.append(metric)
-        ).fit(X, y, sample_weight=weight)
-    np.testing.assert_array_equal(models[0].best_iteration_, models[1].best_iteration_)
-    np.testing.assert_allclose(metrics[1], metrics[0], rtol=1e-10, atol=0)
-    for rows_scores, sums_scores in zip(models[0].term_scores_, models[1].term_scores_):
-        np.testing.assert_allclose(sums_scores, rows_scores, rtol=0, atol=1e-10)
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingRegressor, X, y, weight, params,
+        [{"bin_sums": 0, "gradient_space": 0}, {"bin_sums": 1}])
+    _assert_same_fit(models, metrics, atol=1e-10)
     assert max(np.abs(scores).max() for scores in models[0].term_scores_) > 0.05
 
 
@@ -371,16 +386,22 @@ def test_probabilities_match_raw_scores(monkeypatch, hi_sample, fast_params, int
     X, y = hi_sample
     weight = np.random.default_rng(1).uniform(0.0, 3.0, len(y))
     params = {**fast_params, "max_rounds": 300, "interactions": interactions}
-    metrics = {}
-    models = {}
-    for mode in (0, -1):
-        _force_setting(monkeypatch, "probability_space", mode)
-        seen = metrics[mode] = []
-        models[mode] = ExplainableBoostingClassifier(
-            **params, callback=lambda bag, step, progressed, metric: seen.append(metric)
-        ).fit(X, y, sample_weight=weight)
-    np.testing.assert_array_equal(models[0].best_iteration_, models[-1].best_iteration_)
-    np.testing.assert_allclose(metrics[-1], metrics[0], rtol=1e-10, atol=0)
-    for raw_scores, probability_scores in zip(models[0].term_scores_, models[-1].term_scores_):
-        np.testing.assert_allclose(probability_scores, raw_scores, rtol=0, atol=1e-9)
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingClassifier, X, y, weight, params,
+        [{"probability_space": 0}, {"probability_space": -1}])
+    _assert_same_fit(models, metrics, atol=1e-9)
+    assert len(models[0].term_features_) == X.shape[1] + interactions
+
+
+@pytest.mark.parametrize("interactions", [0, 3])
+def test_gradient_updates_match_raw_scores(monkeypatch, cps_sample, fast_params, interactions):
+    # Squared error can add w * u to each gradient instead of recomputing it
+    # from the raw score. Bin sums are turned off, so the mains use it too.
+    X, y = cps_sample
+    weight = np.random.default_rng(2).uniform(0.0, 3.0, len(y))
+    params = {**fast_params, "max_rounds": 300, "interactions": interactions}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingRegressor, X, y, weight, params,
+        [{"bin_sums": 0, "gradient_space": 0}, {"bin_sums": 0, "gradient_space": -1}])
+    _assert_same_fit(models, metrics, atol=1e-10)
     assert len(models[0].term_features_) == X.shape[1] + interactions

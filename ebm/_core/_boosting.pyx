@@ -36,7 +36,7 @@ from libc.string cimport memcpy, memset
 
 from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
 from ._histogram cimport (HISTOGRAM_COPIES, apply_update, apply_update_multi, build_histogram,
-                          build_histogram_multi, build_histogram_pair)
+                          build_histogram_multi, build_histogram_pair, fold_copies)
 from ._losses cimport CyLoss
 from ._pair_update cimport (PairWorkspace, find_pair_update, pair_workspace_create,
                             pair_workspace_free)
@@ -63,6 +63,19 @@ cdef extern from "_logistic.h" nogil:
                                       Py_ssize_t n, Py_ssize_t next_n_bins,
                                       Py_ssize_t n_copies, double* probability,
                                       double* complement, double* sums)
+
+cdef extern from "_squared.h" nogil:
+    void ebm_squared_histogram(const X_BINNED_C* bins, const ROW_C* rows,
+                               const double* gradients, Py_ssize_t n, Py_ssize_t n_bins,
+                               Py_ssize_t n_copies, double* sums)
+    void ebm_squared_apply(const X_BINNED_C* bins, const X_BINNED_C* next_bins,
+                           const ROW_C* rows, const double* update,
+                           const double* sample_weight, Py_ssize_t n, Py_ssize_t next_n_bins,
+                           Py_ssize_t n_copies, double* gradients, double* sums)
+    double ebm_squared_apply_loss(const X_BINNED_C* bins, const ROW_C* rows,
+                                  const double* update, const double* y,
+                                  const double* sample_weight, Py_ssize_t n,
+                                  double* raw_score)
 
 
 cdef struct Schedule:
@@ -136,7 +149,11 @@ cdef struct BagState:
     double* probability_val
     double* complement_val
     double* expm1_update      # (max_bins,) e^u - 1 of the update being applied
-    double* paired_sums       # (HISTOGRAM_COPIES * max_bins * 2,) see ebm_logistic_histogram
+    # Squared error without bin sums, when track_gradients: the gradients are
+    # updated in place (see _squared.h), and the validation raw scores kept.
+    bint track_gradients
+    double* paired_sums       # (HISTOGRAM_COPIES * max_bins * 2,) histogram of the
+                              # probability or gradient kernels
     Py_ssize_t pending_term   # term whose histogram paired_sums holds from the last step, or -1
 
 
@@ -175,7 +192,7 @@ cdef class _LoopInputs:
 cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     if s.n_val == 0 or s.weight_val_sum <= 0.0:
         return 0.0
-    if s.track_bin_sums or s.track_probability:
+    if s.track_bin_sums or s.track_probability or s.track_gradients:
         return s.metric_total / s.weight_val_sum
     return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
 
@@ -214,6 +231,17 @@ cdef double _compute_update(
                                    s.paired_sums)
         s.pending_term = -1
         ebm_fold_pairs(s.paired_sums, n_bins, n_copies, s.sum_gradients, s.sum_hessians)
+    elif s.track_gradients:
+        n_copies = 1 if bins_b > 0 else HISTOGRAM_COPIES
+        if s.pending_term != term_idx:
+            memset(s.paired_sums, 0, n_copies * n_bins * sizeof(double))
+            ebm_squared_histogram(feature_bins, train_rows, s.gradients, s.n_train, n_bins,
+                                  n_copies, s.paired_sums)
+        s.pending_term = -1
+        if n_copies > 1:
+            fold_copies(s.paired_sums, n_bins)
+        memcpy(s.sum_gradients, s.paired_sums, n_bins * sizeof(double))
+        memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
     elif s.n_scores > 1 or bins_b > 0:
         memset(s.sum_gradients, 0, n_bins * s.n_scores * sizeof(double))
         memset(s.sum_hessians, 0, n_bins * s.n_scores * sizeof(double))
@@ -288,6 +316,23 @@ cdef void _apply(
             s.metric_total += ebm_logistic_apply_loss(
                 feature_bins, val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
                 s.n_val, s.probability_val, s.complement_val)
+        return
+    if s.track_gradients:
+        s.pending_term = -1
+        if next_term >= 0:
+            next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
+            n_copies = 1 if terms.bins_b[next_term] > 0 else HISTOGRAM_COPIES
+            memset(s.paired_sums, 0, n_copies * next_n_bins * sizeof(double))
+            ebm_squared_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
+                              train_rows, s.update, s.weight_train, s.n_train, next_n_bins,
+                              n_copies, s.gradients, s.paired_sums)
+            s.pending_term = next_term
+        else:
+            ebm_squared_apply(feature_bins, NULL, train_rows, s.update, s.weight_train,
+                              s.n_train, 0, 1, s.gradients, NULL)
+        if s.n_val > 0:
+            s.metric_total += ebm_squared_apply_loss(feature_bins, val_rows, s.update, s.y_val,
+                                                     s.weight_val, s.n_val, s.raw_val)
         return
     if s.n_scores > 1:
         apply_update_multi(feature_bins, train_rows, s.update, s.n_train, s.n_scores,
@@ -651,7 +696,10 @@ def boost_bag(
         ``missing_mode`` (an int from ``_splitting``). The optional key
         ``probability_space`` set to 0 makes the binary log-loss keep raw
         scores and pass over the rows for gradients, instead of keeping
-        probabilities (see ``_logistic.h``); the default is -1. The optional key
+        probabilities (see ``_logistic.h``); the default is -1. Likewise,
+        ``gradient_space`` set to 0 makes squared error recompute gradients
+        from raw scores instead of updating them (see ``_squared.h``). The
+        optional key
         ``bin_sums`` chooses how squared error's steps update the gradients:
         -1 (default) tracks bin sums when that is cheaper than passes over the
         rows, 1 whenever the loss and terms allow it, 0 never.
@@ -809,6 +857,8 @@ def boost_bag(
             # Passes over the rows need no such memory.
             s.track_bin_sums = False
     s.pending_term = -1
+    s.track_gradients = (not s.track_bin_sums and loss.linear_gradient and n_scores == 1
+                         and int(settings.get("gradient_space", -1)) != 0)
     s.track_probability = (int(settings.get("probability_space", -1)) != 0 and loss.logistic
                            and n_scores == 1)
     if s.track_probability:
@@ -817,11 +867,14 @@ def boost_bag(
         s.probability_val = <double*>malloc((n_val + 1) * sizeof(double))
         s.complement_val = <double*>malloc((n_val + 1) * sizeof(double))
         s.expm1_update = <double*>malloc(max_bins * sizeof(double))
-        s.paired_sums = <double*>malloc(HISTOGRAM_COPIES * max_bins * 2 * sizeof(double))
         if (s.probability == NULL or s.complement == NULL or s.probability_val == NULL
-                or s.complement_val == NULL or s.expm1_update == NULL
-                or s.paired_sums == NULL):
+                or s.complement_val == NULL or s.expm1_update == NULL):
             s.track_probability = False
+    if s.track_probability or s.track_gradients:
+        s.paired_sums = <double*>malloc(HISTOGRAM_COPIES * max_bins * 2 * sizeof(double))
+        if s.paired_sums == NULL:
+            s.track_probability = False
+            s.track_gradients = False
     terms.feature = term_feature_ptr
     terms.nominal = nominal_ptr
     terms.bins_b = &term_bins_b[0]
@@ -889,6 +942,8 @@ def boost_bag(
                 _init_bin_sums(&s, X_ptr, n_samples, &terms, train_ptr, val_ptr)
             if s.track_probability:
                 _init_probability(&s, loss)
+            if s.track_gradients and n_val > 0:
+                s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, n_val)
             n_steps = _run_loop(&s, loss, X_ptr, n_samples, &terms, train_ptr, val_ptr,
                                 &params, &schedule, &rng, ws, pair_ws, inputs,
                                 callback is not None, stop_ptr)
