@@ -149,6 +149,7 @@ class TermLayout:
     ``row`` is the row of X_binned with each term's bins, which for a pair
     are flat cell indices. ``n_bins`` counts bins, or cells for a pair.
     ``bins_b`` is the second dimension's bin count of a pair, and 0 for a main.
+    ``monotone`` is each main term's constraint: 1 increasing, -1 decreasing, 0 none.
     """
 
     row: np.ndarray
@@ -156,9 +157,10 @@ class TermLayout:
     nominal: np.ndarray
     bins_b: np.ndarray
     nominal_b: np.ndarray
+    monotone: np.ndarray
 
     @classmethod
-    def build(cls, rows, n_bins, nominal, bins_b=None, nominal_b=None):
+    def build(cls, rows, n_bins, nominal, bins_b=None, nominal_b=None, monotone=None):
         """Return a layout with the dtypes of the core; mains only when bins_b is None."""
         n_terms = len(rows)
         return cls(
@@ -169,6 +171,8 @@ class TermLayout:
             else np.asarray(bins_b, dtype=np.intp).reshape(n_terms),
             nominal_b=np.zeros(n_terms, dtype=np.uint8) if nominal_b is None
             else np.asarray(nominal_b, dtype=np.uint8).reshape(n_terms),
+            monotone=np.zeros(n_terms, dtype=np.int8) if monotone is None
+            else np.asarray(monotone, dtype=np.int8).reshape(n_terms),
         )
 
 
@@ -205,7 +209,8 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
                          np.atleast_1d(np.asarray(intercepts[bag_idx], dtype=np.float64)),
                          core_settings, bag.pair_seed if pair_stage else bag.seed, stop_flag,
                          callback, bag_idx, layout.bins_b, layout.nominal_b,
-                         None if init_scores is None else init_scores(bag_idx))
+                         None if init_scores is None else init_scores(bag_idx),
+                         layout.monotone)
 
     results = map_bags(run, len(bags), n_jobs)
     bagged_scores = [scores for scores, _ in results]
@@ -222,22 +227,25 @@ def weighted_mean_and_std(values, weights):
     return mean, np.sqrt(np.maximum(variance, 0.0))
 
 
-def centre_bags(stacked, bagged_intercepts, bin_weights):
+def centre_bags(stacked, bagged_intercepts, bin_weights, keep_value_bins=None):
     """Shift each bag's terms to a weighted mean of zero, in place.
 
     The weights are the training data's ``bin_weights``, and each shift moves
     into that bag's intercept. Bins with no training weight (missing, unseen,
     unused categories) get score 0; for a pair, the cells of rows and columns
     with no weight do, while an empty cell inside the data keeps the value its
-    trees gave it.
+    trees gave it. So do the empty value bins of a main term marked in
+    ``keep_value_bins``, where a 0 could break a monotone constraint.
 
     Parameters
     ----------
     stacked : list of ndarray of shape (n_bags, *term_shape) or (n_bags, *term_shape, n_classes)
     bagged_intercepts : ndarray of shape (n_bags,) or (n_bags, n_classes), changed in place
     bin_weights : list of ndarray of shape term_shape
+    keep_value_bins : sequence of bool or None
+        Per term; only main terms are read.
     """
-    for scores, weights in zip(stacked, bin_weights):
+    for term_idx, (scores, weights) in enumerate(zip(stacked, bin_weights)):
         axes = list(range(weights.ndim))
         total = weights.sum()
         if total > 0:
@@ -246,7 +254,10 @@ def centre_bags(stacked, bagged_intercepts, bin_weights):
             scores -= means.reshape(means.shape[:1] + (1,) * weights.ndim + means.shape[1:])
             bagged_intercepts += means
         if weights.ndim == 1:
-            scores[:, weights == 0] = 0.0
+            empty = weights == 0
+            if keep_value_bins is not None and keep_value_bins[term_idx]:
+                empty[1:-1] = False
+            scores[:, empty] = 0.0
         else:
             scores[:, weights.sum(axis=1) == 0] = 0.0
             scores[:, :, weights.sum(axis=0) == 0] = 0.0

@@ -30,7 +30,7 @@ in memory and cost less per step than a pass over the rows.
 import numpy as np
 
 from libc.math cimport INFINITY, ceil, exp, expm1, fabs, isfinite
-from libc.stdint cimport uint8_t, uint64_t
+from libc.stdint cimport int8_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
@@ -95,6 +95,7 @@ cdef struct TermTable:
     const uint8_t* nominal    # first (or only) dimension is nominal
     const Py_ssize_t* bins_b  # bins of the second dimension; 0 for a main term
     const uint8_t* nominal_b
+    const int8_t* monotone    # +1 increasing, -1 decreasing, 0 none (main terms only)
 
 
 cdef struct BagState:
@@ -264,6 +265,7 @@ cdef double _compute_update(
                                 pair_ws, s.update)
     return find_term_update(s.sum_gradients, s.sum_hessians, s.counts + offset, n_bins,
                             terms.nominal[term_idx], random_splits, params, rng, ws,
+                            terms.monotone[term_idx], s.scores + offset * s.n_scores,
                             s.update)
 
 
@@ -664,6 +666,7 @@ def boost_bag(
     const Py_ssize_t[::1] term_bins_b=None,
     const uint8_t[::1] term_nominal_b=None,
     const double[:, ::1] init_scores=None,
+    const int8_t[::1] term_monotone=None,
 ):
     """Boost the terms of one bag and return their scores.
 
@@ -721,6 +724,10 @@ def boost_bag(
     init_scores : ndarray of shape (n_samples, n_scores), dtype float64, or None
         Raw scores of a fixed model (the main effects, for the pair stage)
         added to ``intercept`` as every row's starting point.
+    term_monotone : ndarray of shape (n_terms,), dtype int8, or None
+        Monotone constraint of each main term over its value bins: 1
+        increasing, -1 decreasing, 0 none. Nonzero only for continuous or
+        ordinal main terms of a loss with one score. None means no constraints.
 
     Returns
     -------
@@ -765,8 +772,11 @@ def boost_bag(
         term_bins_b = np.zeros(n_terms, dtype=np.intp)
     if term_nominal_b is None:
         term_nominal_b = np.zeros(n_terms, dtype=np.uint8)
-    if term_bins_b.shape[0] != n_terms or term_nominal_b.shape[0] != n_terms:
-        raise ValueError("term_bins_b and term_nominal_b need one entry per term.")
+    if term_monotone is None:
+        term_monotone = np.zeros(n_terms, dtype=np.int8)
+    if (term_bins_b.shape[0] != n_terms or term_nominal_b.shape[0] != n_terms
+            or term_monotone.shape[0] != n_terms):
+        raise ValueError("term_bins_b, term_nominal_b and term_monotone need one entry per term.")
     for term_idx in range(n_terms):
         if term_feature[term_idx] < 0 or term_feature[term_idx] >= X_binned.shape[0]:
             raise ValueError(
@@ -879,6 +889,7 @@ def boost_bag(
     terms.nominal = nominal_ptr
     terms.bins_b = &term_bins_b[0]
     terms.nominal_b = &term_nominal_b[0]
+    terms.monotone = &term_monotone[0]
     if max_bins_b > 1:
         pair_ws = pair_workspace_create(max_bins_a, max_bins_b, n_scores)
         if pair_ws == NULL:

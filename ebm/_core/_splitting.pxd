@@ -127,6 +127,17 @@ cdef struct SplitWorkspace:
     double* leaf_split_gain      # (max_leaves,)
     double* leaf_value           # (max_leaves * n_scores,)
     double* spare_update         # (capacity * n_scores,)
+    # Monotone constraint of the term being split (see find_term_update).
+    int monotone                 # +1 increasing, -1 decreasing, 0 none
+    const double* term_scores    # (n_bins,) the term's current scores, when monotone
+    Py_ssize_t n_value_bins      # bins 1 .. n_bins - 2
+    Py_ssize_t first_value_unit  # unit of bin 1; value units follow bin order
+    # Blocks of the pool-adjacent-violators pass over the leaves.
+    double* block_value          # (max_leaves,)
+    double* block_weight         # (max_leaves,)
+    double* block_gradient       # (max_leaves,)
+    double* block_hessian        # (max_leaves,)
+    Py_ssize_t* block_leaves     # (max_leaves,) leaves pooled into the block
 
 
 cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves,
@@ -143,5 +154,7 @@ cdef double find_term_update(
     const SplitParams* params,
     Rng* rng,
     SplitWorkspace* ws,
+    int monotone,                 # +1, -1 or 0; ignored for nominal terms and n_scores > 1
+    const double* term_scores,    # IN  (n_bins,) the term's current scores; read when monotone
     double* update,               # OUT (n_bins * n_scores,) learning-rate-scaled update
 ) noexcept nogil

@@ -51,12 +51,21 @@ cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves,
     ws.leaf_split_gain = <double*>malloc(max_leaves * sizeof(double))
     ws.leaf_value = <double*>malloc(max_leaves * n_scores * sizeof(double))
     ws.spare_update = <double*>malloc(capacity * n_scores * sizeof(double))
+    ws.monotone = 0
+    ws.term_scores = NULL
+    ws.block_value = <double*>malloc(max_leaves * sizeof(double))
+    ws.block_weight = <double*>malloc(max_leaves * sizeof(double))
+    ws.block_gradient = <double*>malloc(max_leaves * sizeof(double))
+    ws.block_hessian = <double*>malloc(max_leaves * sizeof(double))
+    ws.block_leaves = <Py_ssize_t*>malloc(max_leaves * sizeof(Py_ssize_t))
     if (ws.unit_gradients == NULL or ws.unit_hessians == NULL or ws.unit_counts == NULL
             or ws.rare_gradients == NULL or ws.rare_hessians == NULL
             or ws.bin_unit == NULL or ws.sort_items == NULL or ws.positions == NULL
             or ws.leaf_start == NULL or ws.leaf_end == NULL or ws.leaf_split == NULL
             or ws.leaf_split_gain == NULL or ws.leaf_value == NULL
-            or ws.spare_update == NULL):
+            or ws.spare_update == NULL or ws.block_value == NULL or ws.block_weight == NULL
+            or ws.block_gradient == NULL or ws.block_hessian == NULL
+            or ws.block_leaves == NULL):
         workspace_free(ws)
         return NULL
     return ws
@@ -79,6 +88,11 @@ cdef void workspace_free(SplitWorkspace* ws) noexcept nogil:
     free(ws.leaf_split_gain)
     free(ws.leaf_value)
     free(ws.spare_update)
+    free(ws.block_value)
+    free(ws.block_weight)
+    free(ws.block_gradient)
+    free(ws.block_hessian)
+    free(ws.block_leaves)
     free(ws)
 
 
@@ -209,6 +223,8 @@ cdef void _best_split(SplitWorkspace* ws, Py_ssize_t leaf, const SplitParams* pa
             h_right_sum += h_total - h_left
         if h_left_sum < params.min_hessian or h_right_sum < params.min_hessian:
             continue
+        if ws.monotone != 0 and not _cut_keeps_order(ws, start, end, position, params):
+            continue
         gain = 0.0
         for k in range(n_scores):
             g_total = (ws.unit_gradients[end * n_scores + k]
@@ -227,6 +243,117 @@ cdef void _best_split(SplitWorkspace* ws, Py_ssize_t leaf, const SplitParams* pa
             best_position = position
     ws.leaf_split[leaf] = best_position
     ws.leaf_split_gain[leaf] = best_gain
+
+
+cdef inline bint _is_value_leaf(SplitWorkspace* ws, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
+    # Whether units [start, end) hold a value bin, not only the missing unit.
+    return start < ws.first_value_unit + ws.n_value_bins and end > ws.first_value_unit
+
+
+cdef inline bint _in_order(int monotone, double low, double high) noexcept nogil:
+    # Whether high may follow low in the constraint's direction.
+    if monotone > 0:
+        return low <= high
+    return low >= high
+
+
+cdef bint _cut_keeps_order(SplitWorkspace* ws, Py_ssize_t start, Py_ssize_t end,
+                           Py_ssize_t position, const SplitParams* params) noexcept nogil:
+    # Whether cutting leaf [start, end) before unit ``position`` keeps the term's
+    # scores ordered across the cut once each child adds its value. A cut beside
+    # the missing unit constrains nothing. The children's sums are taken as
+    # _fill_update takes them, so a best-first tree of two leaves always
+    # passes _update_keeps_order.
+    cdef Py_ssize_t left_bin = position - ws.first_value_unit
+    cdef double g_left, h_left, g_right, h_right
+    if left_bin < 1 or left_bin >= ws.n_value_bins:
+        return True
+    g_left = ws.unit_gradients[position] - ws.unit_gradients[start]
+    h_left = ws.unit_hessians[position] - ws.unit_hessians[start]
+    g_right = ws.unit_gradients[end] - ws.unit_gradients[position]
+    h_right = ws.unit_hessians[end] - ws.unit_hessians[position]
+    return _in_order(ws.monotone,
+                     ws.term_scores[left_bin] + _leaf_value(g_left, h_left, params),
+                     ws.term_scores[left_bin + 1] + _leaf_value(g_right, h_right, params))
+
+
+cdef bint _update_keeps_order(SplitWorkspace* ws, const double* update,
+                              Py_ssize_t n_bins) noexcept nogil:
+    # Whether term_scores + update, summed exactly as the boosting loop adds
+    # them, is monotone over the value bins 1 .. n_bins - 2.
+    cdef Py_ssize_t bin_idx
+    for bin_idx in range(2, n_bins - 1):
+        if not _in_order(ws.monotone, ws.term_scores[bin_idx - 1] + update[bin_idx - 1],
+                         ws.term_scores[bin_idx] + update[bin_idx]):
+            return False
+    return True
+
+
+cdef double _pool_leaves(SplitWorkspace* ws, Py_ssize_t n_units, const SplitParams* params,
+                         Py_ssize_t n_bins, double* update) noexcept nogil:
+    # Replace the leaf values by their weighted isotonic regression in unit
+    # order (pool adjacent violators with weights H + reg_lambda), so that the
+    # update is itself monotone over the value bins, and rewrite the update.
+    # A leaf holding only the missing unit keeps its value. Return the change
+    # of the gain: pooled leaves score as one leaf.
+    cdef double sign = <double>ws.monotone
+    cdef double g, h, weight, change = 0.0
+    cdef Py_ssize_t n_blocks = 0, position = 0, block = 0, remaining = 0
+    cdef Py_ssize_t leaf, top, bin_idx, unit
+
+    # In sign * value, every constraint reads as increasing.
+    while position < n_units:
+        leaf = ws.positions[position]
+        position = ws.leaf_end[leaf]
+        if not _is_value_leaf(ws, ws.leaf_start[leaf], ws.leaf_end[leaf]):
+            continue
+        g = ws.unit_gradients[ws.leaf_end[leaf]] - ws.unit_gradients[ws.leaf_start[leaf]]
+        h = ws.unit_hessians[ws.leaf_end[leaf]] - ws.unit_hessians[ws.leaf_start[leaf]]
+        change -= _node_score(g, h, params)
+        ws.block_value[n_blocks] = sign * ws.leaf_value[leaf]
+        ws.block_weight[n_blocks] = max(h + params.reg_lambda, 0.0)
+        ws.block_gradient[n_blocks] = g
+        ws.block_hessian[n_blocks] = h
+        ws.block_leaves[n_blocks] = 1
+        n_blocks += 1
+        while n_blocks >= 2 and ws.block_value[n_blocks - 2] > ws.block_value[n_blocks - 1]:
+            top = n_blocks - 2
+            weight = ws.block_weight[top] + ws.block_weight[top + 1]
+            if weight > 0.0:
+                ws.block_value[top] = (ws.block_weight[top] * ws.block_value[top]
+                                       + ws.block_weight[top + 1] * ws.block_value[top + 1]) / weight
+            else:
+                ws.block_value[top] = (
+                    ws.block_leaves[top] * ws.block_value[top]
+                    + ws.block_leaves[top + 1] * ws.block_value[top + 1]) / (
+                    ws.block_leaves[top] + ws.block_leaves[top + 1])
+            ws.block_weight[top] = weight
+            ws.block_gradient[top] += ws.block_gradient[top + 1]
+            ws.block_hessian[top] += ws.block_hessian[top + 1]
+            ws.block_leaves[top] += ws.block_leaves[top + 1]
+            n_blocks -= 1
+
+    position = 0
+    if n_blocks > 0:
+        remaining = ws.block_leaves[0]
+    while position < n_units:
+        leaf = ws.positions[position]
+        position = ws.leaf_end[leaf]
+        if not _is_value_leaf(ws, ws.leaf_start[leaf], ws.leaf_end[leaf]):
+            continue
+        ws.leaf_value[leaf] = sign * ws.block_value[block]
+        remaining -= 1
+        if remaining == 0 and block + 1 < n_blocks:
+            block += 1
+            remaining = ws.block_leaves[block]
+    for block in range(n_blocks):
+        change += _node_score(ws.block_gradient[block], ws.block_hessian[block], params)
+
+    for bin_idx in range(n_bins):
+        unit = ws.bin_unit[bin_idx]
+        if unit >= 0:
+            update[bin_idx] = ws.leaf_value[ws.positions[unit]]
+    return change
 
 
 cdef Py_ssize_t _grow_best_first(SplitWorkspace* ws, Py_ssize_t n_units,
@@ -313,6 +440,7 @@ cdef double _fill_update(
     cdef Py_ssize_t n_leaves, leaf, position, bin_idx, unit, k
     cdef double g, h, g_total, h_total, gain = 0.0
 
+    ws.first_value_unit = 1 if missing_position == 1 else 0
     if random_splits:
         n_leaves = _grow_random(ws, n_units, rng)
     else:
@@ -351,6 +479,9 @@ cdef double _fill_update(
             g_total += sum_gradients[k]
             h_total += sum_hessians[k]
         gain -= _node_score(g_total, h_total, params)
+
+    if ws.monotone != 0 and not _update_keeps_order(ws, update, n_bins):
+        gain += _pool_leaves(ws, n_units, params, n_bins, update)
     return gain
 
 
@@ -364,11 +495,23 @@ cdef double find_term_update(
     const SplitParams* params,
     Rng* rng,
     SplitWorkspace* ws,
+    int monotone,
+    const double* term_scores,
     double* update,
 ) noexcept nogil:
+    # A monotone term keeps term_scores + update monotone over its value bins,
+    # given that term_scores are: a cut is valid only if the children's values
+    # keep the order across it, and when the finished tree still breaks the
+    # order (more than two leaves, random cuts, or rounding), its leaf values
+    # are pooled until the update itself is monotone. Since the rounded sum of
+    # two monotone sequences is monotone, either way every bag's scores stay
+    # monotone after each step, and so do their average and any shift of it.
     cdef bint sort_categories = is_nominal and not random_splits
     cdef double gain_low, gain_high
     cdef Py_ssize_t bin_idx
+    ws.monotone = monotone if not is_nominal and ws.n_scores == 1 else 0
+    ws.term_scores = term_scores
+    ws.n_value_bins = n_bins - 2
     if params.missing == MISSING_SEPARATE:
         return _fill_update(sum_gradients, sum_hessians, counts, n_bins, sort_categories,
                             random_splits, 0, params, rng, ws, update)
@@ -400,7 +543,7 @@ def term_update(const double[::1] sum_gradients, const double[::1] sum_hessians,
                 double min_hessian=0.0, double reg_alpha=0.0, double reg_lambda=0.0,
                 double max_delta_step=0.0, double min_cat_samples=0.0,
                 double cat_smooth=0.0, int max_leaves=2, str missing="separate",
-                unsigned long long seed=0):
+                unsigned long long seed=0, int monotone=0, term_scores=None):
     """Find the update of one term from its histogram, from Python.
 
     Parameters
@@ -415,6 +558,12 @@ def term_update(const double[::1] sum_gradients, const double[::1] sum_hessians,
         As in the estimators.
     seed : int
         Seed of the generator used when ``random_splits`` is true.
+    monotone : int
+        1 or -1 keeps ``term_scores + update`` increasing or decreasing over
+        bins 1 .. n_bins - 2, given ``term_scores`` that are; 0 for none.
+        Ignored for nominal terms.
+    term_scores : ndarray of shape (n_bins,), dtype float64, or None
+        Current scores of the term; None means zeros.
 
     Returns
     -------
@@ -428,6 +577,13 @@ def term_update(const double[::1] sum_gradients, const double[::1] sum_hessians,
         raise ValueError(f"A term needs at least 2 bins (missing and unseen), got {n_bins}.")
     if missing not in _MISSING_MODES:
         raise ValueError(f"missing must be one of {sorted(_MISSING_MODES)}, got {missing!r}.")
+    if monotone not in (-1, 0, 1):
+        raise ValueError(f"monotone must be -1, 0 or 1, got {monotone}.")
+    scores = (np.zeros(n_bins, dtype=np.float64) if term_scores is None
+              else np.ascontiguousarray(term_scores, dtype=np.float64))
+    if scores.shape != (n_bins,):
+        raise ValueError(f"term_scores must have shape ({n_bins},), got {scores.shape}.")
+    cdef const double[::1] scores_view = scores
     cdef SplitParams params
     params.learning_rate = learning_rate
     params.min_samples_leaf = min_samples_leaf
@@ -448,8 +604,8 @@ def term_update(const double[::1] sum_gradients, const double[::1] sum_hessians,
         raise MemoryError()
     try:
         gain = find_term_update(&sum_gradients[0], &sum_hessians[0], &counts[0], n_bins,
-                                is_nominal, random_splits, &params, &rng, ws,
-                                &update_view[0])
+                                is_nominal, random_splits, &params, &rng, ws, monotone,
+                                &scores_view[0], &update_view[0])
     finally:
         workspace_free(ws)
     return update, gain
