@@ -17,7 +17,7 @@ from ._bags import TermLayout, average_bags, boost_bags, centre_bags, make_bags
 from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
 from ._logging import verbose_logging
-from ._params import BoostSettings, validate_parameters
+from ._params import BoostSettings, resolve_monotone_constraints, validate_parameters
 from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
                           to_columns)
 from . import _serialize, explain
@@ -25,6 +25,12 @@ from .explain import raw_scores, term_contributions, term_importances
 from .losses import adjust_intercept, make_loss
 
 _log = logging.getLogger(__name__)
+
+
+def _term_directions(term_features, monotone):
+    # Monotone direction of each term: its feature's for a main term, 0 for a pair.
+    return np.array([monotone[features[0]] if monotone is not None and len(features) == 1
+                     else 0 for features in term_features], dtype=np.int8)
 
 
 @dataclass
@@ -139,7 +145,10 @@ class _EBMBase(BaseEstimator):
         timer.debug("Binned %d features of %d rows into %s bins.", X_binned.shape[0],
                     X_binned.shape[1], [bins.n_bins for bins in self._feature_bins])
         timer.lap("binning")
-        main_terms, pair_count, listed_terms, excluded = self._select_terms()
+        monotone = resolve_monotone_constraints(self.monotone_constraints,
+                                                list(self.feature_names_in_),
+                                                self.feature_types_in_, loss.n_scores)
+        main_terms, pair_count, listed_terms, excluded = self._select_terms(monotone)
         self._pair_bins = None
         if pair_count or listed_terms:
             # Built before any boosting, so that a listed pair too large to fit
@@ -158,7 +167,7 @@ class _EBMBase(BaseEstimator):
                 f"objective {loss.name!r} gave a non-finite initial intercept {intercepts[0]!r}; "
                 "check that y suits the loss.")
         bagged_scores, n_steps, stopped = self._boost_mains(X_binned, main_terms, bags, data,
-                                                            loss, intercepts)
+                                                            loss, intercepts, monotone)
         timer.log_steps("mains", n_steps, len(main_terms), self.max_rounds, bags)
         timer.lap("mains")
 
@@ -167,7 +176,7 @@ class _EBMBase(BaseEstimator):
         if (pair_count or listed_terms) and not stopped:
             pair_terms, bagged_pair_scores, pair_steps = self._boost_pairs(
                 X_binned, main_terms, bagged_scores, pair_count, listed_terms, excluded, bags,
-                data, loss, intercepts, timer)
+                data, loss, intercepts, timer, monotone)
             term_features += pair_terms
             bagged_scores = [main + pairs for main, pairs in zip(bagged_scores,
                                                                   bagged_pair_scores)]
@@ -175,7 +184,7 @@ class _EBMBase(BaseEstimator):
         else:
             n_steps = n_steps[np.newaxis, :]
         self._store_model(X_binned, term_features, bags, data, loss, intercepts, bagged_scores,
-                          n_steps)
+                          n_steps, monotone)
         timer.lap("averaging")
         timer.info("%s fitted %d bags with %d terms in %.3f s: %s.", type(self).__name__,
                    len(bags), len(term_features), timer.total(), timer.summary())
@@ -241,9 +250,10 @@ class _EBMBase(BaseEstimator):
         self.bins_ = [binning.bins_attribute(feature_bins) for feature_bins in self._feature_bins]
         return X_binned
 
-    def _select_terms(self):
+    def _select_terms(self, monotone):
         # Return the main terms, the number of pairs to rank, the explicitly
         # listed terms of the pair stage, and the excluded terms.
+        # monotone: each feature's constraint, or None.
         names = list(self.feature_names_in_)
         excluded, no_mains = resolve_exclude(self.exclude, names)
         pair_count, listed_terms = resolve_interactions(self.interactions, names)
@@ -265,16 +275,24 @@ class _EBMBase(BaseEstimator):
         if not main_terms and not pair_count and not listed_terms:
             raise ValueError(
                 "exclude removes every term and interactions adds none; keep at least one.")
+        for term in listed_terms:
+            constrained = [names[i] for i in term if monotone is not None and monotone[i]]
+            if len(term) == 2 and constrained:
+                raise ValueError(
+                    f"interactions lists the pair ({names[term[0]]!r}, {names[term[1]]!r}), but "
+                    f"monotone_constraints constrains {constrained[0]!r}, and a pair could break "
+                    "the constraint. Drop the pair, or set the constraint to 0.")
         return main_terms, pair_count, listed_terms, excluded
 
-    def _boost_mains(self, X_binned, term_features, bags, data, loss, intercepts):
+    def _boost_mains(self, X_binned, term_features, bags, data, loss, intercepts, monotone):
         if not term_features:
             return [[] for _ in bags], np.zeros(len(bags), dtype=np.int64), False
         settings = BoostSettings.from_estimator(self)
         layout = TermLayout.build(
             [features[0] for features in term_features],
             [self._feature_bins[features[0]].n_bins for features in term_features],
-            [self._is_nominal(features[0]) for features in term_features])
+            [self._is_nominal(features[0]) for features in term_features],
+            monotone=_term_directions(term_features, monotone))
         return boost_bags(X_binned, layout, bags, data.y, data.sample_weight, loss, intercepts,
                           settings, self.n_jobs, self.callback)
 
@@ -282,7 +300,7 @@ class _EBMBase(BaseEstimator):
         return self._feature_bins[feature_idx].feature_type == "nominal"
 
     def _boost_pairs(self, X_binned, main_terms, bagged_main_scores, pair_count, listed_terms,
-                     excluded, bags, data, loss, intercepts, timer):
+                     excluded, bags, data, loss, intercepts, timer, monotone):
         # Rank the pairs (unless listed), then boost them on top of each bag's mains.
         pair_bins = self._pair_bins
         n_scores = loss.n_scores
@@ -295,8 +313,9 @@ class _EBMBase(BaseEstimator):
         if listed_terms:
             stage_terms = listed_terms
         else:
+            monotone_features = () if monotone is None else set(np.flatnonzero(monotone))
             candidates = candidate_pairs(list(self.feature_names_in_), excluded,
-                                         pair_bins.n_bins)
+                                         pair_bins.n_bins, monotone_features)
             X_pair = np.empty_like(X_binned)
             for feature_idx in np.unique(candidates):
                 X_pair[feature_idx] = pair_bins.bin(X_binned, feature_idx)
@@ -316,7 +335,7 @@ class _EBMBase(BaseEstimator):
         if not stage_terms:
             return [], [[] for _ in bags], np.zeros(len(bags), dtype=np.int64)
 
-        X_stage, layout = self._pair_stage_data(X_binned, stage_terms, pair_bins)
+        X_stage, layout = self._pair_stage_data(X_binned, stage_terms, pair_bins, monotone)
         settings = dataclasses.replace(BoostSettings.from_estimator(self),
                                        smoothing_rounds=int(self.interaction_smoothing_rounds))
         bagged_scores, n_steps, _ = boost_bags(
@@ -333,7 +352,7 @@ class _EBMBase(BaseEstimator):
         timer.lap("pairs")
         return stage_terms, bagged_scores, n_steps
 
-    def _pair_stage_data(self, X_binned, stage_terms, pair_bins):
+    def _pair_stage_data(self, X_binned, stage_terms, pair_bins, monotone):
         # One row per term: a main's bins, or a pair's flat cell indices.
         X_stage = np.empty((len(stage_terms), X_binned.shape[1]), dtype=np.uint16)
         n_bins, nominal, bins_b, nominal_b = [], [], [], []
@@ -353,7 +372,7 @@ class _EBMBase(BaseEstimator):
             bins_b.append(pair_bins.n_bins[feature_b])
             nominal_b.append(self._is_nominal(feature_b))
         return X_stage, TermLayout.build(range(len(stage_terms)), n_bins, nominal, bins_b,
-                                         nominal_b)
+                                         nominal_b, _term_directions(stage_terms, monotone))
 
     def _check_pair_cells(self, term):
         if len(term) != 2:
@@ -383,13 +402,14 @@ class _EBMBase(BaseEstimator):
         return weights
 
     def _store_model(self, X_binned, term_features, bags, data, loss, intercepts, bagged_scores,
-                     n_steps):
+                     n_steps, monotone):
         bin_weights = self._term_bin_weights(X_binned, term_features, data.sample_weight)
         bag_weights = np.array([data.sample_weight[bag.train_rows].sum() for bag in bags])
         bagged_intercepts = np.array(intercepts, dtype=np.float64)
         stacked = [np.array([bag[term_idx] for bag in bagged_scores])
                    for term_idx in range(len(term_features))]
-        centre_bags(stacked, bagged_intercepts, bin_weights)
+        centre_bags(stacked, bagged_intercepts, bin_weights,
+                    keep_value_bins=_term_directions(term_features, monotone) != 0)
         if self.purify and self._pair_bins is not None:
             purify_terms(stacked, term_features, bin_weights, self._pair_bins)
         intercept, term_scores, standard_deviations = average_bags(stacked, bagged_intercepts,
@@ -691,8 +711,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
     pairwise interactions are learned by cyclic gradient boosting of the
     log-loss on binned features. Parameter names, meanings and defaults follow
     InterpretML 0.7.8; see its documentation for each one. ``inner_bags`` must
-    be 0 and ``monotone_constraints`` None in this version. Two parameters
-    differ and one is new:
+    be 0 in this version. Three parameters differ and one is new:
 
     interactions : int, float, str or list, default="3x"
         Pairs to add after the main effects. An int is a count, a float below
@@ -702,6 +721,14 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         strength, by rank averaged over the outer bags. A pair with no valid
         cross cut in any bag is never chosen. A listed main term is allowed when ``exclude="mains"`` and is
         then boosted together with the pairs.
+    monotone_constraints : list of int or None, default=None
+        One entry per feature: 1 keeps its main term increasing over the
+        value bins, -1 decreasing, 0 free; the missing and unseen bins are
+        free. Every boosting step keeps each bag's scores in order, so
+        ``bagged_scores_`` and ``term_scores_`` are monotone. Constrained
+        features are left out of the ranked pairs. Unlike InterpretML, which
+        leaves such terms flat, a constraint on a nominal feature, in a
+        multiclass model, or on a feature of a listed pair raises ValueError.
     purify : bool, default=True
         Move each pair's weighted row and column means into the main effects
         (and their means into the intercept) so that the pair contains only
@@ -848,9 +875,9 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
     A generalised additive model whose per-feature shape functions are learned
     by cyclic gradient boosting of the squared error on binned features.
     Parameter names, meanings and defaults follow InterpretML 0.7.8;
-    ``interactions`` defaults to "5x". ``inner_bags`` must be 0 and
-    ``monotone_constraints`` None in this version. ``interactions``,
-    ``purify`` and ``verbose`` are described in ``ExplainableBoostingClassifier``.
+    ``interactions`` defaults to "5x". ``inner_bags`` must be 0 in this
+    version. ``interactions``, ``monotone_constraints``, ``purify`` and
+    ``verbose`` are described in ``ExplainableBoostingClassifier``.
 
     Attributes
     ----------

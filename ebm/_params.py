@@ -161,9 +161,10 @@ def validate_parameters(estimator):
     ------
     ValueError
         Naming the parameter, the rule and the value received; also when
-        ``n_jobs`` is 0, which names no number of threads.
+        ``n_jobs`` is 0, which names no number of threads, and for a
+        ``monotone_constraints`` entry other than -1, 0 or 1.
     NotImplementedError
-        For ``monotone_constraints`` other than None and ``inner_bags`` other than 0.
+        For ``inner_bags`` other than 0.
     """
     class_name = type(estimator).__name__
     params = estimator.get_params(deep=False)
@@ -182,12 +183,71 @@ def validate_parameters(estimator):
         raise ValueError(
             f"The 'n_jobs' parameter of {class_name} must not be 0: use a positive number of "
             "threads, or -1 for all cores, -2 for all but one, and so on.")
-    if params["monotone_constraints"] is not None:
-        raise NotImplementedError(
-            "monotone_constraints is not supported yet; pass monotone_constraints=None.")
+    _check_monotone_entries(params["monotone_constraints"], class_name)
     if params["inner_bags"] != 0:
         raise NotImplementedError(
             f"inner_bags={params['inner_bags']!r} is not supported yet. Pass inner_bags=0.")
+
+
+MONOTONE_DIRECTIONS = (-1, 0, 1)
+
+
+def _check_monotone_entries(constraints, class_name):
+    # The length is checked against the features in resolve_monotone_constraints.
+    if constraints is None:
+        return
+    if isinstance(constraints, np.ndarray) and constraints.ndim != 1:
+        raise ValueError(
+            f"The 'monotone_constraints' parameter of {class_name} must be a flat list with one "
+            f"entry per feature. Got an array of shape {constraints.shape} instead.")
+    for position, entry in enumerate(constraints):
+        is_int = isinstance(entry, numbers.Integral) and not isinstance(entry, (bool, np.bool_))
+        if not is_int or entry not in MONOTONE_DIRECTIONS:
+            raise ValueError(
+                f"monotone_constraints[{position}] is {entry!r}; each entry must be the int "
+                "1 (increasing), -1 (decreasing) or 0 (no constraint).")
+
+
+def resolve_monotone_constraints(constraints, feature_names, feature_types, n_scores):
+    """Return each feature's monotone direction as an int8 array, or None for no constraint.
+
+    Parameters
+    ----------
+    constraints : sequence of int or None
+        The validated ``monotone_constraints`` parameter.
+    feature_names, feature_types : list of str
+        Of the features being fitted.
+    n_scores : int
+        Scores per row of the loss: more than 1 for multiclass log-loss.
+
+    Raises
+    ------
+    ValueError
+        When the length differs from the number of features, when a nominal
+        feature has a constraint, or when a multiclass model has one.
+    """
+    if constraints is None:
+        return None
+    n_features = len(feature_names)
+    if len(constraints) != n_features:
+        raise ValueError(
+            f"monotone_constraints has {len(constraints)} entries but X has {n_features} "
+            "features; pass one entry (1, -1 or 0) per feature, in column order.")
+    directions = np.asarray([int(entry) for entry in constraints], dtype=np.int8)
+    constrained = np.flatnonzero(directions)
+    for feature_idx in constrained:
+        if feature_types[feature_idx] == "nominal":
+            raise ValueError(
+                f"monotone_constraints[{feature_idx}] is {directions[feature_idx]} for "
+                f"{feature_names[feature_idx]!r}, a nominal feature whose categories have no "
+                "order. Set it to 0, or declare the feature 'ordinal' (with its levels in "
+                "order) in feature_types.")
+    if len(constrained) and n_scores > 1:
+        raise ValueError(
+            f"monotone_constraints constrains {feature_names[constrained[0]]!r}, but a "
+            f"multiclass model has {n_scores} scores per row and no single direction to keep. "
+            "Pass monotone_constraints=None.")
+    return directions if len(constrained) else None
 
 
 @dataclass(frozen=True)
