@@ -144,14 +144,14 @@ def test_cps_decreasing_constraint_costs_accuracy(cps_data):
     X_train, X_test, y_train, y_test = cps_data
     X_train, y_train = X_train.iloc[:6000], y_train.iloc[:6000]
 
-    def test_mse(direction):
+    def held_out_mse(direction):
         model = ExplainableBoostingRegressor(
             **PARAMS, interactions=0,
             monotone_constraints=constraints_for(CPS_FEATURES, experience=direction)
         ).fit(X_train, y_train)
         return np.mean((model.predict(X_test) - y_test) ** 2)
 
-    free, increasing, decreasing = test_mse(0), test_mse(1), test_mse(-1)
+    free, increasing, decreasing = held_out_mse(0), held_out_mse(1), held_out_mse(-1)
     assert increasing < free * 1.01
     assert decreasing > free * 1.1
 
