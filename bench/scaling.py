@@ -184,7 +184,8 @@ def format_report(results, check_rows, args):
                                  else " (reduced sizes, not the full sweep)"),
         "",
         f"- command: `{shlex.join(sys.orig_argv)}`",
-        f"- machine: {bench_common.machine_description()}",
+        f"- machine: {bench_common.machine_description()}; load average before the run "
+        f"{args.load_average}; ebm commit {bench_common.source_commit()}",
         f"- task={args.task}, max_rounds={args.rounds}, early_stopping_rounds=0, "
         f"interactions=0, outer_bags={args.outer_bags}, other parameters default",
         "- ns per row-step: fit wall time / (rows x steps summed over bags)",
@@ -256,6 +257,7 @@ def main(argv=None):
     if args.speedup_rows is None:
         args.speedup_rows = min(args.max_rows, 1_000_000)
 
+    args.load_average = bench_common.load_average()
     results = []
     for config in sweep_configs(args):
         rows, features, n_jobs, sweep = config
