@@ -4,11 +4,19 @@ The script calls ``ebm._core._boosting.boost_bag`` directly on one thread, on
 synthetic binned data (uniform bins, ``--features`` main terms), for binary
 log-loss and for squared error. The number of steps is fixed. With
 ``greedy_ratio=0`` and ``smoothing_rounds=0`` every step is an applied cyclic
-step, early stopping is off and there are no validation rows. For one main term and one score
-per row, a step is then one histogram pass over the training rows (the term's
-bins, the gradients and, for log-loss, the hessians) followed by one update pass
-(add the update to every row's raw score, then recompute every gradient and
-hessian from the target, the raw score and the weight).
+step, early stopping is off and there are no validation rows. Four cases run:
+
+- log-loss with ``"probability_space": 0``: the raw-score path. A step is one
+  histogram pass over the training rows (bins, gradients, hessians) and one
+  update pass (add the update to each raw score, then recompute each gradient
+  and hessian from the target, the raw score and the weight).
+- log-loss by default: the core keeps each row's probability p and 1 - p. The
+  update pass also builds the histogram of the next term of the cyclic pass,
+  so a step is one pass over the rows. At the end of a pass the next term is
+  not known, so the next step runs its own histogram pass.
+- squared error with ``"bin_sums": 0``: one histogram pass and one update pass.
+- squared error by default: the core may track gradient sums per bin instead
+  of passing over the rows.
 
 Throughput is training rows times steps divided by the wall time of
 ``boost_bag``, in rows per second per term update. The bound divides the
@@ -17,15 +25,17 @@ counts are printed, array by array:
 
 - "as implemented": the arrays the core reads and writes today (see
   ``IMPLEMENTED_BYTES``): int32 row indices, uint16 bins and float64 targets,
-  weights, raw scores, gradients and hessians.
+  weights, raw scores or probabilities, gradients and hessians. Gradients and
+  hessians of the probability path live in a small block buffer that stays in
+  the cache, so they move no memory traffic.
 - "compact": what a two-pass step needs at least (``COMPACT_BYTES``): uint8 bins
   (at most 256 bins), no row-index array (the rows of the bag are contiguous), no
   weights (all 1), uint8 labels for log-loss, float32 gradients and hessians,
   and a float64 raw score that is read and written once.
 
 Neither count includes the extra read of a written cache line (write-allocate)
-or the bin-sum tables (squared error's default path, which updates per-bin sums
-instead of passing over the rows and so is not bound by these bytes). The
+or the bin-sum tables of squared error's default path, which is not bound by
+these bytes. The
 memory bandwidth is the best of ``--bandwidth-repeats`` single-thread numpy runs
 on float64 arrays of ``--bandwidth-mib`` MiB each (far larger than the caches):
 ``a.max()`` for reading (a vectorised pass that keeps no partial sums), and
@@ -52,10 +62,10 @@ from ebm._core._losses import CyLogLoss, CySquaredError
 
 # Bytes that one training row moves in one step, per array and pass.
 # NOTE: IMPLEMENTED_BYTES follows the core's buffers (int32 rows, uint16 bins,
-# float64 everything else) as of this script's commit. Update it when the core
-# changes its dtypes or fuses passes.
+# float64 everything else) and passes as of this script's commit. Update it
+# when the core changes its dtypes or fuses passes.
 IMPLEMENTED_BYTES = {
-    "log-loss": [
+    "log-loss, raw scores": [
         ("histogram: row index (int32)", 4),
         ("histogram: bin (uint16)", 2),
         ("histogram: gradient (float64)", 8),
@@ -68,6 +78,16 @@ IMPLEMENTED_BYTES = {
         ("gradients: weight (float64)", 8),
         ("gradients: gradient written (float64)", 8),
         ("gradients: hessian written (float64)", 8),
+    ],
+    # A step inside a cyclic pass: the update pass builds the next histogram.
+    "log-loss, probability space": [
+        ("update: row index (int32)", 4),
+        ("update: bin of the term (uint16)", 2),
+        ("update: bin of the next term (uint16)", 2),
+        ("update: p read and written (float64)", 16),
+        ("update: 1 - p read and written (float64)", 16),
+        ("update: target (float64)", 8),
+        ("update: weight (float64)", 8),
     ],
     "squared error": [
         ("histogram: row index (int32)", 4),
@@ -84,6 +104,12 @@ IMPLEMENTED_BYTES = {
     ],
 }
 
+# In probability space, the step after the end of a cyclic pass runs its own
+# histogram pass (row index 4, bin 2, p 8, 1 - p 8, target 8, weight 8). The
+# update pass before it reads no next bin, so the two cost 20 bytes more than a fused step.
+PASS_END_EXTRA_BYTES = 20
+
+# Keyed by loss: the least a two-pass step needs, whichever path the core takes.
 COMPACT_BYTES = {
     "log-loss": [
         ("histogram: bin (uint8)", 1),
@@ -104,6 +130,15 @@ COMPACT_BYTES = {
 }
 
 SEED = 0
+
+# (loss, extra settings, path, key of IMPLEMENTED_BYTES or None when no bound applies)
+CASES = [
+    ("log-loss", {"probability_space": 0}, "raw scores (probability_space=0)",
+     "log-loss, raw scores"),
+    ("log-loss", {}, "default (probability space)", "log-loss, probability space"),
+    ("squared error", {"bin_sums": 0}, "row passes (bin_sums=0)", "squared error"),
+    ("squared error", {}, "default (bin_sums=-1)", None),
+]
 
 
 def measure_bandwidth(mebibytes, repeats):
@@ -139,18 +174,18 @@ def make_binned_data(n_rows, n_features, n_bins, loss_name):
     return X_binned, y
 
 
-def kernel_settings(rounds, bin_sums):
+def kernel_settings(rounds, extra_settings):
     """Settings of ``boost_bag`` for a fixed number of applied cyclic steps."""
-    return {
+    return extra_settings | {
         "learning_rate": 0.01, "min_samples_leaf": 4, "min_hessian": 0.0, "reg_alpha": 0.0,
         "reg_lambda": 0.0, "max_delta_step": 0.0, "min_cat_samples": 10, "cat_smooth": 10.0,
         "max_leaves": 2, "missing_mode": 0, "gain_scale": 1.0, "greedy_ratio": 0.0,
         "cyclic_progress": 0.0, "smoothing_rounds": 0, "max_rounds": rounds,
-        "early_stopping_rounds": 0, "early_stopping_tolerance": 0.0, "bin_sums": bin_sums,
+        "early_stopping_rounds": 0, "early_stopping_tolerance": 0.0,
     }
 
 
-def time_boost_bag(X_binned, y, n_bins, loss_name, rounds, bin_sums, repeats):
+def time_boost_bag(X_binned, y, n_bins, loss_name, rounds, extra_settings, repeats):
     """Return (best seconds, steps) of ``boost_bag`` over ``repeats`` calls."""
     n_features, n_rows = X_binned.shape
     loss = CyLogLoss() if loss_name == "log-loss" else CySquaredError()
@@ -164,7 +199,7 @@ def time_boost_bag(X_binned, y, n_bins, loss_name, rounds, bin_sums, repeats):
         X_binned, np.arange(n_features, dtype=np.intp), np.full(n_features, n_bins, dtype=np.intp),
         np.zeros(n_features, dtype=np.uint8), np.arange(n_rows, dtype=np.int32),
         np.empty(0, dtype=np.int32), y, np.ones(n_rows), loss, intercept,
-        kernel_settings(rounds, bin_sums), SEED)
+        kernel_settings(rounds, extra_settings), SEED)
     best = np.inf
     n_steps = 0
     for _ in range(repeats):
@@ -179,35 +214,43 @@ def describe_bytes(table):
     return " + ".join(f"{size} {name}" for name, size in table)
 
 
+def byte_count(table):
+    return sum(size for _, size in table)
+
+
+def implemented_bytes(key, n_features):
+    """Mean bytes per row-step of a path of the core, over a cyclic pass of n_features steps."""
+    total = byte_count(IMPLEMENTED_BYTES[key])
+    if key == "log-loss, probability space":
+        total += PASS_END_EXTRA_BYTES / n_features
+    return total
+
+
 def run(args):
     """Measure the bandwidth and every kernel case; return the report as markdown."""
     read_bandwidth, copy_bandwidth = measure_bandwidth(args.bandwidth_mib, args.bandwidth_repeats)
     print(f"bandwidth: read {read_bandwidth / 1e9:.1f} GB/s, copy {copy_bandwidth / 1e9:.1f} "
           "GB/s (one thread)", file=sys.stderr, flush=True)
 
-    cases = [("log-loss", 0), ("squared error", 0), ("squared error", -1)]
+    bandwidth = max(read_bandwidth, copy_bandwidth)
     rows = []
     for n_rows in args.rows:
-        for loss_name, bin_sums in cases:
+        for loss_name, extra_settings, path, bytes_key in CASES:
             X_binned, y = make_binned_data(n_rows, args.features, args.bins, loss_name)
             seconds, n_steps = time_boost_bag(X_binned, y, args.bins, loss_name, args.rounds,
-                                              bin_sums, args.repeats)
+                                              extra_settings, args.repeats)
             throughput = n_rows * n_steps / seconds
-            implemented = sum(size for _, size in IMPLEMENTED_BYTES[loss_name])
-            compact = sum(size for _, size in COMPACT_BYTES[loss_name])
-            bandwidth = max(read_bandwidth, copy_bandwidth)
             row = {
-                "rows": n_rows, "loss": loss_name,
-                "path": "row passes (bin_sums=0)" if bin_sums == 0
-                else "default (bin_sums=-1)",
-                "seconds": seconds, "steps": n_steps, "throughput": throughput,
-                "ns": 1e9 / throughput,
-                "row_passes": bin_sums == 0,
-                "implemented_bound": bandwidth / implemented,
-                "compact_bound": bandwidth / compact,
+                "rows": n_rows, "loss": loss_name, "path": path, "seconds": seconds,
+                "steps": n_steps, "throughput": throughput, "ns": 1e9 / throughput,
+                "implemented_bound": None,
+                "compact_bound": bandwidth / byte_count(COMPACT_BYTES[loss_name]),
             }
+            if bytes_key is not None:
+                implemented = implemented_bytes(bytes_key, args.features)
+                row["implemented_bound"] = bandwidth / implemented
             rows.append(row)
-            print(f"{n_rows:,} rows, {loss_name}, {row['path']}: {seconds:.3f} s for "
+            print(f"{n_rows:,} rows, {loss_name}, {path}: {seconds:.3f} s for "
                   f"{n_steps} steps, {throughput / 1e6:.0f} M rows/s per step, "
                   f"{row['ns']:.2f} ns per row-step", file=sys.stderr, flush=True)
     return format_report(rows, read_bandwidth, copy_bandwidth, args)
@@ -231,13 +274,15 @@ def format_report(rows, read_bandwidth, copy_bandwidth, args):
         "Bytes per row and step:",
         "",
     ]
-    for loss_name in IMPLEMENTED_BYTES:
-        implemented = sum(size for _, size in IMPLEMENTED_BYTES[loss_name])
-        compact = sum(size for _, size in COMPACT_BYTES[loss_name])
-        lines.append(f"- {loss_name}, as implemented, {implemented} B: "
-                     f"{describe_bytes(IMPLEMENTED_BYTES[loss_name])}")
-        lines.append(f"- {loss_name}, compact, {compact} B: "
-                     f"{describe_bytes(COMPACT_BYTES[loss_name])}")
+    for key, table in IMPLEMENTED_BYTES.items():
+        lines.append(f"- {key}, as implemented, {byte_count(table)} B: {describe_bytes(table)}")
+    lines.append(f"- log-loss, probability space: the last step of each cyclic pass moves "
+                 f"{PASS_END_EXTRA_BYTES} B more (a histogram pass of its own), so with "
+                 f"{args.features} terms a step moves "
+                 f"{implemented_bytes('log-loss, probability space', args.features):.0f} B "
+                 "on average")
+    for loss_name, table in COMPACT_BYTES.items():
+        lines.append(f"- {loss_name}, compact, {byte_count(table)} B: {describe_bytes(table)}")
     lines += [
         "",
         f"Bounds are M rows/s per step: {max(read_bandwidth, copy_bandwidth) / 1e9:.1f} GB/s "
@@ -250,12 +295,15 @@ def format_report(rows, read_bandwidth, copy_bandwidth, args):
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        share = (f"{row['throughput'] / row['implemented_bound']:.2f}" if row["row_passes"]
-                 else "n/a")
+        if row["implemented_bound"] is None:
+            bound_text, share = "n/a", "n/a"
+        else:
+            bound_text = f"{row['implemented_bound'] / 1e6:.0f}"
+            share = f"{row['throughput'] / row['implemented_bound']:.2f}"
         lines.append(
             f"| {row['rows']:,} | {row['loss']} | {row['path']} | {row['steps']} "
             f"| {row['seconds']:.3f} | {row['ns']:.2f} | {row['throughput'] / 1e6:.0f} "
-            f"| {row['implemented_bound'] / 1e6:.0f} | {share} "
+            f"| {bound_text} | {share} "
             f"| {row['compact_bound'] / 1e6:.0f} |")
     return "\n".join(lines) + "\n"
 
