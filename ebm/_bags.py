@@ -75,6 +75,8 @@ def split_rows(rows, n_val, stratify, rng):
     single row and validation sets smaller than the number of classes, so
     any data that can be fitted can be split.
 
+    ``rows`` must be sorted and distinct.
+
     Returns
     -------
     train_rows, val_rows : ndarray of dtype int32
@@ -88,8 +90,11 @@ def split_rows(rows, n_val, stratify, rng):
     chosen = [rng.permutation(rows[codes == class_idx])[:count]
               for class_idx, count in enumerate(per_class)]
     val_rows = np.concatenate(chosen) if chosen else np.empty(0, dtype=rows.dtype)
-    train_rows = np.setdiff1d(rows, val_rows)
-    return train_rows, val_rows
+    # A mask keeps the training rows in their given order, which is what
+    # np.setdiff1d returns for sorted rows, without sorting a million rows.
+    is_val = np.zeros(int(rows.max()) + 1 if len(rows) else 0, dtype=bool)
+    is_val[val_rows] = True
+    return rows[~is_val[rows]], val_rows
 
 
 def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequence):
