@@ -635,16 +635,19 @@ cdef enum:
 
 
 cdef bint _use_bin_sums(CyLoss loss, int mode, Py_ssize_t n_terms, Py_ssize_t total_bins,
-                        Py_ssize_t n_rows, bint has_pairs):
+                        Py_ssize_t n_rows, Py_ssize_t max_steps, bint has_pairs):
     # mode: 0 never, 1 whenever the loss and terms allow it, -1 when it is
     # also cheaper. A step then costs about 2 * total_bins adds per change of
-    # value in the update (about 4), instead of several passes over n_rows
-    # rows; building the matrices costs n_terms ** 2 adds per row.
+    # value in the update (about 4), instead of a pass over n_rows rows.
+    # Building the matrices costs n_terms ** 2 scattered adds per row, about
+    # as much as 2 * n_terms ** 2 steps over the rows, so the step budget
+    # max_steps must be well above that.
     if mode == 0 or not loss.linear_gradient or loss.n_scores != 1 or has_pairs:
         return False
     if mode == 1:
         return total_bins <= MAX_BIN_SUMS_BINS
-    return total_bins <= MAX_BIN_SUMS_BINS and 8 * total_bins <= n_rows and n_terms <= 256
+    return (total_bins <= MAX_BIN_SUMS_BINS and 8 * total_bins <= n_rows and n_terms <= 256
+            and max_steps >= 8 * n_terms * n_terms)
 
 
 def boost_bag(
@@ -855,7 +858,8 @@ def boost_bag(
     ws = workspace_create(max_bins, params.max_leaves, n_scores)
     s.total_bins = total_bins
     s.track_bin_sums = _use_bin_sums(loss, int(settings.get("bin_sums", -1)), n_terms, total_bins,
-                                     n_train + n_val, max_bins_b > 1)
+                                     n_train + n_val, schedule.max_rounds * n_terms,
+                                     max_bins_b > 1)
     if s.track_bin_sums:
         s.train_cumulative = <double*>calloc(total_bins * total_bins, sizeof(double))
         s.val_cumulative = <double*>calloc(total_bins * total_bins, sizeof(double))
