@@ -5,6 +5,7 @@ run bags in parallel while sharing one X_binned matrix.
 """
 
 import dataclasses
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +22,74 @@ class Bag:
     val_rows: np.ndarray
     seed: int
     pair_seed: int
+    # Set by group_bag_rows: the bag's rows merged into groups, or None.
+    groups: "RowGroups | None" = None
+
+
+# Rows are boosted as groups only when there are at most this many groups
+# per row. With more, grouping saves too little to repay its sort.
+MAX_GROUPS_PER_ROW = 0.5
+
+
+@dataclasses.dataclass
+class RowGroups:
+    """A bag's training and validation rows merged into groups of identical rows.
+
+    Rows with the same bins in every feature and the same target add the
+    same gradient, hessian and loss per unit of weight, so a group boosts
+    exactly like its rows when it carries their summed weight. The groups
+    are ``representatives``: training groups first, then validation groups.
+    """
+
+    representatives: np.ndarray  # int64 (n_groups,): one row of each group
+    weight: np.ndarray           # float64 (n_groups,): summed sample weight
+    count: np.ndarray            # float64 (n_groups,): rows with positive weight
+    n_train: int
+
+
+def row_keys(X_binned, n_bins, y):
+    """Return one int64 per sample that is equal exactly for identical rows, or None.
+
+    Two samples get the same key when they have the same bin in every
+    feature and the same target. The key is a mixed-radix number, so it
+    exists only when the product of the features' bin counts and the
+    number of distinct targets stays below 2 ** 62.
+
+    Parameters
+    ----------
+    X_binned : ndarray of shape (n_features, n_samples), dtype uint16
+        Main bins of every feature, which fix every term's bins, pairs included.
+    n_bins : sequence of int
+        Bins of each feature.
+    y : ndarray of shape (n_samples,)
+    """
+    _, y_codes = np.unique(y, return_inverse=True)
+    radix = [int(bins) for bins in n_bins]
+    n_targets = int(y_codes.max()) + 1 if len(y) else 1
+    if math.prod(radix) * n_targets >= 2 ** 62:
+        return None
+    key = y_codes.astype(np.int64).reshape(-1)
+    for feature_idx in range(len(radix) - 1, -1, -1):
+        key = key * radix[feature_idx] + X_binned[feature_idx]
+    return key
+
+
+def group_bag_rows(bag, keys, sample_weight):
+    """Set ``bag.groups`` when merging rows with equal ``keys`` shrinks the bag enough."""
+    parts = []
+    for rows in (bag.train_rows, bag.val_rows):
+        _, first, inverse = np.unique(keys[rows], return_index=True, return_inverse=True)
+        parts.append((rows[first], inverse.reshape(-1), len(first), rows))
+    n_groups = parts[0][2] + parts[1][2]
+    if n_groups > MAX_GROUPS_PER_ROW * (len(bag.train_rows) + len(bag.val_rows)):
+        return
+    weight = [np.bincount(inverse, weights=sample_weight[rows], minlength=size)
+              for _, inverse, size, rows in parts]
+    count = [np.bincount(inverse, weights=(sample_weight[rows] > 0).astype(np.float64),
+                         minlength=size)
+             for _, inverse, size, rows in parts]
+    bag.groups = RowGroups(np.concatenate([parts[0][0], parts[1][0]]).astype(np.int64),
+                           np.concatenate(weight), np.concatenate(count), parts[0][2])
 
 
 def _validation_count(validation_size, n_samples):
@@ -209,13 +278,27 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
 
     def run(bag_idx):
         bag = bags[bag_idx]
-        return boost_bag(X_binned, layout.row, layout.n_bins, layout.nominal, bag.train_rows,
-                         bag.val_rows, y, sample_weight, loss,
+        X_bag, train_rows, val_rows, y_bag, weight_bag = (
+            X_binned, bag.train_rows, bag.val_rows, y, sample_weight)
+        init = None if init_scores is None else init_scores(bag_idx)
+        counts = None
+        groups = bag.groups
+        if groups is not None:
+            # Each group becomes one sample, training groups first.
+            X_bag = np.ascontiguousarray(X_binned[:, groups.representatives])
+            train_rows = np.arange(groups.n_train, dtype=np.int32)
+            val_rows = np.arange(groups.n_train, len(groups.representatives), dtype=np.int32)
+            y_bag = np.ascontiguousarray(y[groups.representatives], dtype=np.float64)
+            weight_bag = groups.weight
+            counts = groups.count
+            if init is not None:
+                init = np.ascontiguousarray(init[groups.representatives])
+        return boost_bag(X_bag, layout.row, layout.n_bins, layout.nominal, train_rows, val_rows,
+                         y_bag, weight_bag, loss,
                          np.atleast_1d(np.asarray(intercepts[bag_idx], dtype=np.float64)),
                          core_settings, bag.pair_seed if pair_stage else bag.seed, stop_flag,
-                         callback, bag_idx, layout.bins_b, layout.nominal_b,
-                         None if init_scores is None else init_scores(bag_idx),
-                         layout.monotone)
+                         callback, bag_idx, layout.bins_b, layout.nominal_b, init,
+                         layout.monotone, counts)
 
     results = map_bags(run, len(bags), n_jobs)
     bagged_scores = [scores for scores, _ in results]

