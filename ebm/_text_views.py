@@ -143,7 +143,8 @@ def _format_rows(rows, label_header, half_width):
     return lines
 
 
-def format_shape_function(model, term_idx, max_lines=MAX_VIEW_LINES, half_width=HALF_BAR_WIDTH):
+def format_shape_function(model, term_idx, max_lines=MAX_VIEW_LINES, half_width=HALF_BAR_WIDTH,
+                          class_idx=None):
     """Draw the shape function of one main-effect term as text.
 
     Continuous features get one line per bin range, with adjacent bins of equal
@@ -162,6 +163,10 @@ def format_shape_function(model, term_idx, max_lines=MAX_VIEW_LINES, half_width=
         only the heaviest categories are shown.
     half_width : int, default=20
         Bar characters for the largest absolute score.
+    class_idx : int, default=None
+        Column of ``model.classes_`` whose scores to draw. Required for a
+        multiclass model, whose terms have one score per class; ignored
+        otherwise.
 
     Returns
     -------
@@ -173,6 +178,8 @@ def format_shape_function(model, term_idx, max_lines=MAX_VIEW_LINES, half_width=
     ------
     NotImplementedError
         For a pair term, which has no one-dimensional shape.
+    ValueError
+        For a multiclass model when ``class_idx`` is None.
     """
     features = model.term_features_[term_idx]
     if len(features) != 1:
@@ -182,6 +189,12 @@ def format_shape_function(model, term_idx, max_lines=MAX_VIEW_LINES, half_width=
     feature_idx = features[0]
     feature_type = model.feature_types_in_[feature_idx]
     scores = model.term_scores_[term_idx]
+    title_suffix = ""
+    if scores.ndim == 2:
+        if class_idx is None:
+            raise ValueError("the model is multiclass: pass class_idx to choose a class.")
+        scores = scores[:, class_idx]
+        title_suffix = f", class {model.classes_[class_idx]!r}"
     weights = model.bin_weights_[term_idx]
     bins = model.bins_[feature_idx][0]
 
@@ -202,7 +215,7 @@ def format_shape_function(model, term_idx, max_lines=MAX_VIEW_LINES, half_width=
     if has_missing:
         rows.append({"label": "missing", "score": float(scores[0]), "weight": float(weights[0])})
 
-    title = f"Shape function of {model.term_names_[term_idx]!r} ({feature_type})"
+    title = f"Shape function of {model.term_names_[term_idx]!r} ({feature_type}{title_suffix})"
     label_header = "range" if feature_type == "continuous" else "category"
     lines = [title] + _format_rows(rows, label_header, half_width)
     if note is not None:
