@@ -212,8 +212,7 @@ def _features_of(model, frame, path):
 
 def run_predict(args):
     """Predict with a saved model and write one CSV row per data row."""
-    import pandas
-
+    pandas = import_optional("pandas", "writing predictions")
     model = load_model(args.model)
     if args.proba and not hasattr(model, "predict_proba"):
         raise UsageError(f"--proba needs a classifier, but {args.model!r} contains an "

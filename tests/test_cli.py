@@ -365,6 +365,25 @@ def test_error_in_subprocess(case_id, arguments, status, message, subprocess_err
     _check_error_output(result.stderr, status, result.returncode, message)
 
 
+@pytest.mark.parametrize("module, arguments, extra", [
+    ("pyarrow", ["fit", "hi.parquet", "--target", "whi", "--out", "m.json"], ".[cli]"),
+    ("pandas", ["predict", "cps_model.json", "cps.csv"], ".[cli]"),
+    ("matplotlib", ["report", "cps_model.json", "--out", "r.html"], ".[plot]"),
+])
+def test_missing_extra_named(module, arguments, extra, workdir, regression_model, monkeypatch,
+                             capsys):
+    # A None entry in sys.modules makes the import fail as if the package were absent.
+    monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.chdir(workdir)
+    assert main(arguments) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert f"needs {module}, which is not installed" in lines[0]
+    assert f'pip install -e "{extra}"' in lines[0]
+    assert not (workdir / "m.json").exists()
+    assert not (workdir / "r.html").exists()
+
+
 # Ctrl-C ------------------------------------------------------------------------
 
 
