@@ -73,9 +73,11 @@ class FitProgress:
     def __call__(self, bag_idx, step_idx, progressed, metric):
         if self.stop_event.is_set():
             return True
-        if self.stream is None:
+        # A step that made no progress (a cyclic visit that only measured its
+        # gain) repeats the step count and reports metric 0, so it is skipped.
+        if self.stream is None or not progressed:
             return False
-        if step_idx <= self._steps[bag_idx]:
+        if step_idx < self._steps[bag_idx]:
             # The step count restarts when the pair stage begins; every bag
             # finished the mains before any pair step.
             self._next_stage()
