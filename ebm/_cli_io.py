@@ -72,6 +72,7 @@ def read_table(path):
         if path.lower().endswith(PARQUET_SUFFIXES):
             frame = _read_parquet(pandas, path)
         else:
+            _reject_json(path)
             frame = pandas.read_csv(path)
     except pandas.errors.EmptyDataError:
         raise CommandError(f"data file {path!r} is empty.") from None
@@ -89,6 +90,16 @@ def read_table(path):
         raise CommandError(f"data file {path!r} has a header but no data rows.")
     frame.columns = [str(name) for name in frame.columns]
     return frame
+
+
+def _reject_json(path):
+    # pandas would read a JSON file as a CSV file with odd column names and
+    # report a missing column; naming the format is clearer.
+    with open(path, "rb") as handle:
+        start = handle.read(256).lstrip()
+    if start[:1] in (b"{", b"["):
+        raise CommandError(f"data file {path!r} contains JSON, not CSV; pass a CSV file, or a "
+                           "Parquet file named .parquet or .pq.")
 
 
 def _read_parquet(pandas, path):

@@ -265,6 +265,8 @@ ERROR_CASES = [
      "no data rows"),
     ("binary data file", ["fit", "binary.csv", "--target", "wage", "--out", "m.json"], 1,
      "not a UTF-8 text CSV file"),
+    ("model as data", ["predict", "cps_model.json", "cps_model.json"], 1,
+     "'cps_model.json' contains JSON, not CSV"),
     ("broken parquet", ["fit", "broken.parquet", "--target", "wage", "--out", "m.json"], 1,
      "not a valid Parquet file"),
     ("data is a directory", ["fit", ".", "--target", "wage", "--out", "m.json"], 1,
