@@ -92,6 +92,14 @@ def _feature_type(text):
     return name, kind
 
 
+def _monotone(text):
+    name, separator, direction = text.rpartition("=")
+    if not separator or not name or direction not in ("1", "+1", "-1"):
+        raise argparse.ArgumentTypeError(
+            f"must be NAME=1 (increasing) or NAME=-1 (decreasing), got {text!r}")
+    return name, int(direction)
+
+
 # fit -------------------------------------------------------------------------
 
 
@@ -117,6 +125,13 @@ def _estimator_parameters(args, X):
             raise UsageError(f"--feature-type names {unknown}, which are not feature columns "
                              f"of the data; the features are {list(X.columns)}.")
         parameters["feature_types"] = [types.get(name, "auto") for name in X.columns]
+    if args.monotone:
+        directions = dict(args.monotone)
+        unknown = [name for name in directions if name not in X.columns]
+        if unknown:
+            raise UsageError(f"--monotone names {unknown}, which are not feature columns of "
+                             f"the data; the features are {list(X.columns)}.")
+        parameters["monotone_constraints"] = [directions.get(name, 0) for name in X.columns]
     return parameters
 
 
@@ -392,6 +407,11 @@ def _add_fit_parser(commands):
                      help="type of one feature: continuous, nominal or ordinal (ordinal "
                           "orders the categories by sorting their values); repeat for several "
                           "(default: inferred from the column)")
+    fit.add_argument("--monotone", action="append", type=_monotone, default=[],
+                     metavar="NAME=DIRECTION",
+                     help="keep a feature's main term increasing (NAME=1) or decreasing "
+                          "(NAME=-1) over its ordered bins; repeat for several. Constrained "
+                          "features get no ranked pairs (default: none)")
     fit.add_argument("--interactions", type=_interactions, metavar="COUNT",
                      help="pairs to add: a count such as 10 (0 for none), a share of the "
                           "feature count below 1 such as 0.5, or a multiple of it such as 3x "

@@ -172,6 +172,18 @@ def test_progress_line_with_flag(workdir):
 # explain and report ------------------------------------------------------------
 
 
+def test_fit_monotone_option(workdir, tmp_path, monkeypatch):
+    monkeypatch.chdir(workdir)
+    out = tmp_path / "monotone.json"
+    assert main(["fit", "cps.csv", "--target", "wage", "--drop", "person", "--out", str(out),
+                 "--monotone", "experience=-1", "--interactions", "0", *FAST]) == 0
+    model = ebm.load_json(out)
+    assert model.monotone_constraints == [0, -1, 0, 0, 0, 0]
+    scores = model.term_scores_[model.term_names_.index("experience")]
+    # Bin 0 (missing) and the last bin (unseen) are not constrained.
+    assert np.all(np.diff(scores[1:-1]) <= 0)
+
+
 def test_explain_lists_terms_by_importance(workdir, regression_model):
     result = run_module(["explain", regression_model.name], workdir)
     assert result.returncode == 0, result.stderr
@@ -293,6 +305,10 @@ ERROR_CASES = [
                          "--exclude", "height"], 2, "--exclude names ['height']"),
     ("interactions float", ["fit", "cps.csv", "--target", "wage", "--out", "m.json",
                             "--interactions", "2.5"], 2, "invalid --interactions"),
+    ("monotone direction", ["fit", "cps.csv", "--target", "wage", "--out", "m.json",
+                            "--monotone", "education=up"], 2, "--monotone: must be NAME=1"),
+    ("unknown monotone", ["fit", "cps.csv", "--target", "wage", "--out", "m.json",
+                          "--monotone", "height=1"], 2, "--monotone names ['height']"),
     ("out directory missing", ["fit", "cps.csv", "--target", "wage", "--out",
                                "no_such_dir/m.json"], 1, "does not exist"),
     ("model not json", ["predict", "cps.csv", "cps.csv"], 1,
