@@ -109,28 +109,26 @@ ESTIMATOR_OPTIONS = ("objective", "interactions", "outer_bags", "max_rounds", "l
                      "validation_size", "max_bins", "n_jobs", "random_state")
 
 
+def _check_feature_names(option, names, X):
+    unknown = [name for name in names if name not in X.columns]
+    if unknown:
+        raise UsageError(f"{option} names {unknown}, which are not feature columns of the "
+                         f"data; the features are {list(X.columns)}.")
+
+
 def _estimator_parameters(args, X):
     parameters = {name: getattr(args, name) for name in ESTIMATOR_OPTIONS
                   if getattr(args, name) is not None}
     if args.exclude:
-        unknown = [name for name in args.exclude if name not in X.columns]
-        if unknown:
-            raise UsageError(f"--exclude names {unknown}, which are not feature columns of "
-                             f"the data; the features are {list(X.columns)}.")
+        _check_feature_names("--exclude", args.exclude, X)
         parameters["exclude"] = list(args.exclude)
     if args.feature_type:
         types = dict(args.feature_type)
-        unknown = [name for name in types if name not in X.columns]
-        if unknown:
-            raise UsageError(f"--feature-type names {unknown}, which are not feature columns "
-                             f"of the data; the features are {list(X.columns)}.")
+        _check_feature_names("--feature-type", types, X)
         parameters["feature_types"] = [types.get(name, "auto") for name in X.columns]
     if args.monotone:
         directions = dict(args.monotone)
-        unknown = [name for name in directions if name not in X.columns]
-        if unknown:
-            raise UsageError(f"--monotone names {unknown}, which are not feature columns of "
-                             f"the data; the features are {list(X.columns)}.")
+        _check_feature_names("--monotone", directions, X)
         parameters["monotone_constraints"] = [directions.get(name, 0) for name in X.columns]
     return parameters
 
