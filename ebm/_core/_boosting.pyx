@@ -716,7 +716,10 @@ def boost_bag(
         Shared between bags; any bag sets it to stop every bag.
     callback : callable or None
         Called after every step as ``callback(bag_idx, step_idx, progressed, metric)``;
-        a true return value stops all bags.
+        a true return value stops all bags. ``step_idx`` counts applied steps.
+        A step of a cyclic pass that only refreshes a term's gain has
+        ``progressed`` False, the ``step_idx`` of the last applied step and
+        ``metric`` 0.
     bag_idx : int
         Passed to the callback.
     term_bins_b : ndarray of shape (n_terms,), dtype intp, or None
