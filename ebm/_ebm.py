@@ -120,7 +120,12 @@ class _EBMBase(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or pandas DataFrame
             Numeric, bool, string, categorical or pandas nullable columns;
-            NaN, None and pd.NA are missing values.
+            NaN, None and pd.NA are missing values. In object columns a
+            number and its string share a category (1, 1.0 and "1" are one
+            category; "1.0" is another, and True is "True"). Levels of a
+            ``category`` dtype that no training row uses are dropped. Date,
+            time and period values raise TypeError: convert them to numbers
+            or strings first. The same rules apply in predict.
         y : array-like of shape (n_samples,)
             Class labels (classifier) or numeric targets (regressor).
         sample_weight : array-like of shape (n_samples,), default=None

@@ -4,6 +4,7 @@ pandas is optional: DataFrames are recognised by duck typing and pandas is
 imported only when one is passed.
 """
 
+import datetime
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -41,10 +42,33 @@ def _object_missing_mask(values):
     return np.asarray(pd.isna(values), dtype=bool)
 
 
-def _normalise_object(values):
+def _normalise_object(name, values):
     values = np.asarray(values, dtype=object).copy()
-    values[_object_missing_mask(values)] = None
+    missing = _object_missing_mask(values)
+    _reject_datetime_objects(name, values, missing)
+    values[missing] = None
     return values
+
+
+_DATETIME_SCALARS = (datetime.date, datetime.time, datetime.timedelta, np.datetime64,
+                     np.timedelta64)
+
+
+def _is_datetime_type(value_type):
+    # pandas.Timestamp and Timedelta subclass datetime and timedelta.
+    return issubclass(value_type, _DATETIME_SCALARS) or value_type.__name__ == "Period"
+
+
+def _reject_datetime_objects(name, values, missing):
+    present = values[~missing]
+    if not any(_is_datetime_type(value_type) for value_type in set(map(type, present))):
+        return
+    row = next(int(row) for row in np.flatnonzero(~missing) if _is_datetime_type(type(values[row])))
+    raise TypeError(
+        f"Column {name!r} contains the date or time {values[row]!r} at row {row}, which ebm "
+        "cannot bin. Convert the column to numbers first, for example seconds since an epoch "
+        "with (df[col] - pd.Timestamp('1970-01-01')) // pd.Timedelta('1s'), or to strings "
+        "to treat it as a category.")
 
 
 def _reject_datetime(name, dtype_text):
@@ -59,9 +83,10 @@ def _column_from_series(name, series):
 
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        values = _normalise_object(series.astype(object).to_numpy())
+        values = _normalise_object(name, series.astype(object).to_numpy())
         return RawColumn(name, "categorical", values, list(dtype.categories), bool(dtype.ordered))
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, pd.PeriodDtype)):
         _reject_datetime(name, str(dtype))
     if pd.api.types.is_bool_dtype(dtype):
         # Bools are the numbers 0 and 1, as in InterpretML, so a column given as
@@ -70,7 +95,7 @@ def _column_from_series(name, series):
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         return RawColumn(name, "numeric", values)
-    return RawColumn(name, "object", _normalise_object(series.to_numpy(dtype=object)))
+    return RawColumn(name, "object", _normalise_object(name, series.to_numpy(dtype=object)))
 
 
 def _column_from_array(name, values):
@@ -80,7 +105,7 @@ def _column_from_array(name, values):
         _reject_datetime(name, str(values.dtype))
     if values.dtype.kind == "c":
         raise TypeError(f"Column {name!r} contains complex numbers, which ebm cannot bin. Split them into real and imaginary columns.")
-    return RawColumn(name, "object", _normalise_object(values))
+    return RawColumn(name, "object", _normalise_object(name, values))
 
 
 # Largest |y| accepted for regression: its square, summed over many rows, stays

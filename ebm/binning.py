@@ -270,7 +270,12 @@ def fit_feature_bins(column, requested_type, max_bins):
                 f"levels given in feature_types: {levels}. Add them to the list.")
         ordered = levels
     elif column.kind == "categorical":
-        ordered = [category_key(level) for level in column.categories]
+        # Levels that no training row uses are dropped: an empty bin would still
+        # take part in the random splits of the smoothing rounds and so change
+        # the model. At predict such a level falls in the unseen bin, which
+        # scores 0, as the empty bin would.
+        present = set(keys)
+        ordered = [key for key in map(category_key, column.categories) if key in present]
     else:
         ordered = _sort_categories(sorted(set(keys)))
     categories = {key: bin_idx for bin_idx, key in enumerate(ordered, start=1)}
