@@ -7,7 +7,7 @@ run bags in parallel while sharing one X_binned matrix.
 import dataclasses
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -109,17 +109,40 @@ def effective_n_threads(n_jobs):
     return n_jobs
 
 
-def map_bags(function, n_bags, n_jobs):
+def map_bags(function, n_bags, n_jobs, stop_flag=None):
     """Return ``[function(bag_idx) for bag_idx in range(n_bags)]``, run in ``n_jobs`` threads.
 
     ``function`` should release the GIL for its heavy work (the core does), or
     the threads gain nothing.
+
+    When ``stop_flag`` (an ndarray of shape (1,), dtype uint8, that the core
+    polls every step) is given, the bags always run in worker threads, so
+    the main thread stays free to receive a KeyboardInterrupt. It then sets
+    the flag, waits for the workers to return and re-raises.
     """
     n_threads = max(1, min(effective_n_threads(n_jobs), n_bags))
-    if n_threads == 1:
+    if n_threads == 1 and stop_flag is None:
         return [function(bag_idx) for bag_idx in range(n_bags)]
-    with ThreadPoolExecutor(max_workers=n_threads) as executor:
-        return list(executor.map(function, range(n_bags)))
+    executor = ThreadPoolExecutor(max_workers=n_threads)
+    try:
+        futures = [executor.submit(function, bag_idx) for bag_idx in range(n_bags)]
+        if stop_flag is not None:
+            # A timed wait returns to the interpreter often, which runs the
+            # signal handler that raises KeyboardInterrupt.
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    # Raise a bag's error at once; the except clause stops the others.
+                    future.result()
+        return [future.result() for future in futures]
+    except BaseException:
+        if stop_flag is not None:
+            stop_flag[0] = 1
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        executor.shutdown(wait=True)
 
 
 def _stratified_counts(class_counts, n_val):
@@ -300,7 +323,7 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
                          callback, bag_idx, layout.bins_b, layout.nominal_b, init,
                          layout.monotone, counts)
 
-    results = map_bags(run, len(bags), n_jobs)
+    results = map_bags(run, len(bags), n_jobs, stop_flag)
     bagged_scores = [scores for scores, _ in results]
     n_steps = np.array([steps for _, steps in results], dtype=np.int64)
     return bagged_scores, n_steps, bool(stop_flag[0])

@@ -138,7 +138,13 @@ class _EBMBase(BaseEstimator):
         self._reset_fitted_state()
         validate_parameters(self)
         with verbose_logging(self.verbose):
-            return self._fit(X, y, sample_weight)
+            try:
+                return self._fit(X, y, sample_weight)
+            except BaseException:
+                # _fit sets attributes step by step, so an error or a
+                # KeyboardInterrupt part way through would leave a half-fitted model.
+                self._reset_fitted_state()
+                raise
 
     def _fit(self, X, y, sample_weight):
         timer = _Timer(self.verbose)

@@ -270,6 +270,8 @@ def rank_pairs(X_pair, candidates, pair_n_bins, is_nominal, bags, y, sample_weig
         return bag_pair_strengths(X_pair, candidates, n_bins, nominal, bags[bag_idx].train_rows,
                                   y, sample_weight, loss, bag_offsets(bag_idx), strength_settings)
 
+    # NOTE: the ranking core polls no stop flag, so a KeyboardInterrupt during
+    # ranking takes effect only once the running bags have been ranked.
     strengths = np.array(map_bags(run, len(bags), n_jobs)).reshape(len(bags), len(candidates))
     return order_by_mean_rank(strengths), strengths
 
