@@ -468,7 +468,7 @@ class _EBMBase(BaseEstimator):
         check_is_fitted(self, "term_scores_")
         columns, input_names, _ = to_columns(X)
         columns = match_columns(columns, input_names, list(self.feature_names_in_),
-                                self._fitted_with_names)
+                                self._fitted_with_names, type(self).__name__)
         return binning.bin_columns(columns, self._feature_bins)
 
     def eval_terms(self, X):
@@ -833,7 +833,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
     def _encode_classes(self, y):
         if type_of_target(y) == "continuous":
             raise ValueError(
-                "y contains non-integral numbers, as a regression target does, but "
+                "y is continuous: it contains non-integral numbers, as a regression target does, but "
                 "ExplainableBoostingClassifier needs class labels. Use "
                 "ExplainableBoostingRegressor for a numeric target.")
         try:
@@ -844,7 +844,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
                 "strings); use one type for all labels.") from None
         if len(classes) < 2:
             raise ValueError(
-                f"y has a single class ({classes[:1].tolist()[0]!r}); a classifier needs at "
+                f"y has only one class ({classes[:1].tolist()[0]!r}); a classifier needs at "
                 "least 2.")
         self.classes_ = classes
         codes = codes.ravel()

@@ -148,8 +148,8 @@ def to_columns(X):
     if array.ndim != 2:
         raise ValueError(
             f"X must be 2-dimensional (n_samples, n_features), got an array of shape "
-            f"{array.shape}. Reshape a single feature with X.reshape(-1, 1) or a single "
-            "sample with X.reshape(1, -1).")
+            f"{array.shape}. Reshape your data: X.reshape(-1, 1) for a single feature or "
+            "X.reshape(1, -1) for a single sample.")
     names = default_feature_names(array.shape[1])
     columns = [_column_from_array(names[i], array[:, i]) for i in range(array.shape[1])]
     return columns, None, array.shape[0]
@@ -160,7 +160,8 @@ def check_n_samples(n_samples, n_features):
     if n_samples == 0:
         raise ValueError("X has 0 samples; at least 1 sample is required to fit.")
     if n_features == 0:
-        raise ValueError("X has 0 features; at least 1 feature is required.")
+        raise ValueError(f"X has 0 feature(s) (shape=({n_samples}, 0)) while a minimum of 1 "
+                         "is required. Pass at least one column.")
     if n_samples > np.iinfo(np.int32).max:
         raise ValueError(
             f"X has {n_samples} samples; this version handles at most {np.iinfo(np.int32).max}.")
@@ -176,7 +177,8 @@ def check_target(y, n_samples, is_classifier):
         contains NaN, infinity or non-numbers.
     """
     if y is None:
-        raise ValueError("y is None; fit needs a target with one value per row of X.")
+        raise ValueError("fit requires y to be passed, but the target y is None; pass one "
+                         "target value per row of X.")
     if _is_dataframe(y):
         if y.shape[1] != 1:
             raise ValueError(f"y must be 1-dimensional, got a DataFrame with {y.shape[1]} columns.")
@@ -253,11 +255,12 @@ def check_sample_weight(sample_weight, n_samples):
             f"sample_weight has {int(bad.sum())} negative, NaN or infinite values, the first "
             f"at row {first} ({float(weights[first])!r}); weights must be finite and >= 0.")
     if not (weights > 0).any():
-        raise ValueError("sample_weight is 0 for every sample; at least one must be positive.")
+        raise ValueError("sample_weight is zero for every sample; at least one must be positive.")
     return weights
 
 
-def match_columns(columns, input_names, feature_names_in, fitted_with_names):
+def match_columns(columns, input_names, feature_names_in, fitted_with_names,
+                  estimator_name="the model"):
     """Check the columns passed to predict against the fitted features.
 
     Returns the columns in the fitted order.
@@ -285,7 +288,8 @@ def match_columns(columns, input_names, feature_names_in, fitted_with_names):
                 f"Reorder them, e.g. X[{list(feature_names_in)!r}].")
     if len(columns) != n_expected:
         raise ValueError(
-            f"X has {len(columns)} features, but the model was fitted with {n_expected}.")
+            f"X has {len(columns)} features, but {estimator_name} is expecting {n_expected} "
+            "features as input, the number it was fitted with.")
     if input_names is None and fitted_with_names:
         warnings.warn(
             "X has no column names, but the model was fitted on a DataFrame with names "

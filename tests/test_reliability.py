@@ -321,8 +321,8 @@ def test_fewer_validation_rows_than_classes(validation_size):
 @pytest.mark.parametrize("y, message", [
     (np.where(np.arange(40) == 3, np.nan, np.arange(40) % 2), r"the first at row 3 \(nan\)"),
     (pd.Series([0, 1] * 19 + [pd.NA, 1], dtype="Int64"), r"the first at row 38"),
-    (np.ones(40), r"y has a single class \(1\.0\)"),
-    (np.array(["a"] * 40), r"y has a single class \('a'\)"),
+    (np.ones(40), r"y has only one class \(1\.0\)"),
+    (np.array(["a"] * 40), r"y has only one class \('a'\)"),
     (np.zeros((40, 2)), r"y must be 1-dimensional, got shape \(40, 2\)"),
 ], ids=["nan", "pd-na", "single-float", "single-str", "2d"])
 def test_bad_classification_targets(y, message):
