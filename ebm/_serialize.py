@@ -572,8 +572,17 @@ def _read_document(path):
             raise ValueError(f"an object contains the keys {duplicated} twice.")
         return document
 
+    def reject_overflow(literal):
+        # float() turns a literal beyond the float64 range, such as 1e400,
+        # into inf, which would load as a silently infinite score.
+        number = float(literal)
+        if math.isinf(number):
+            raise ValueError(f"the number {literal[:40]} is outside the float64 range. ebm "
+                             "writes non-finite numbers as strings.")
+        return number
+
     try:
-        document = json.loads(text, parse_constant=reject_constant,
+        document = json.loads(text, parse_constant=reject_constant, parse_float=reject_overflow,
                               object_pairs_hook=reject_duplicates)
     except RecursionError:
         raise ValueError(f"{_source(path)} is not a model file: its JSON is nested too "

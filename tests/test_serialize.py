@@ -4,6 +4,8 @@ import copy
 import io
 import json
 import pickle
+import time
+import tracemalloc
 
 import numpy as np
 import pandas as pd
@@ -460,6 +462,50 @@ def test_load_rejects_pair_cuts_not_in_cuts(models):
 def test_load_rejects_non_model_text(text, message):
     with pytest.raises(ValueError, match=message):
         load_json(io.StringIO(text))
+
+
+def test_load_rejects_number_beyond_float64(models):
+    document = document_of(models["binary"][0])
+    document["terms"][0]["scores"][1] = 1e300
+    text = json.dumps(document).replace("1e+300", "1e400")
+
+    with pytest.raises(ValueError, match="the number 1e400 is outside the float64 range"):
+        load_json(io.StringIO(text))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"schema_version": ' + "9" * 100_000 + "}", "not valid JSON"),
+    ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+    ('{"schema_version": 1, "terms": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+], ids=["long-integer", "deep-objects", "deep-terms"])
+def test_load_rejects_hostile_text(text, message):
+    with pytest.raises(ValueError, match=message):
+        load_json(io.StringIO(text))
+
+
+@pytest.mark.parametrize("path, value", [
+    (["terms", 0, "scores"], {"shape": [10 ** 12]}),
+    (["n_features_in"], 10 ** 15),
+    (["classes"], {"dtype": "<U999999999", "values": ["0", "1"]}),
+    (["terms", 0, "features"], [10 ** 9]),
+    (["bagged_intercept"], [0.0] * 100_000),
+], ids=["scores-shape", "n_features", "classes-dtype", "feature-index", "many-bags"])
+def test_load_huge_declared_sizes_fast_and_small(models, path, value):
+    document = document_of(models["binary"][0])
+    set_value(path, value)(document)
+    text = json.dumps(document)
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="Invalid model file"):
+        load_json(io.StringIO(text))
+    elapsed = time.perf_counter() - started
+    _, peak_bytes = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    # A declared size is never allocated: the peak stays near the parsed text's size.
+    assert peak_bytes < 20 * len(text) + 20_000_000
+    assert elapsed < 2.0
 
 
 def test_load_rejects_truncated_file(models, tmp_path):
