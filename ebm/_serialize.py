@@ -642,6 +642,10 @@ def load_json(path):
 
     value, field = _require(document, "feature_names_in")
     feature_names = [_string(name, field) for name in _list(value, field)]
+    # fit rejects duplicate names, and predict could not match such columns by name.
+    duplicates = [name for name, count in collections.Counter(feature_names).items() if count > 1]
+    if duplicates:
+        raise _invalid(field, f"contains the name {duplicates[0]!r} twice.")
     n_features = _integer(*_require(document, "n_features_in"))
     if n_features != len(feature_names):
         raise _invalid("n_features_in", f"is {n_features}, but feature_names_in lists "

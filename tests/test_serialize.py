@@ -374,6 +374,11 @@ def transpose_pair(document):
     pair["scores"] = np.array(pair["scores"]).T.tolist()
 
 
+def repeat_first_feature_name(document):
+    names = document["feature_names_in"]
+    names[1] = names[0]
+
+
 def drop_pair_cuts(document):
     for feature in document["features"]:
         feature.pop("pair_cuts", None)
@@ -410,6 +415,7 @@ MALFORMED = [
     (set_value(["loss"], "rmse"), "'loss'"),
     (set_value(["link"], "identity"), "'link'"),
     (set_value(["n_features_in"], 10 ** 15), "'n_features_in'"),
+    (repeat_first_feature_name, "'feature_names_in' contains the name .* twice"),
     (set_value(["terms", 0, "features"], [10 ** 9]), r"'terms\[0\].features'"),
     (set_value(["terms", 0, "features"], [0, 0]), r"'terms\[0\].features'"),
     (set_value(["terms", 0, "features"], [0, 1, 2]), r"'terms\[0\].features'"),
