@@ -295,7 +295,8 @@ def run_explain(args):
     order = sorted(range(len(names)), key=lambda term_idx: -importances[term_idx])
     shown = order if args.top is None else order[:args.top]
     if args.term is not None:
-        shown = [names.index(args.term)]
+        # A feature named like "a & b" gives its main term and a pair one name; show both.
+        shown = [term_idx for term_idx, name in enumerate(names) if name == args.term]
 
     print(f"{type(model).__name__}, objective {model.objective!r}, "
           f"{len(model.feature_names_in_)} features, {len(names)} terms")

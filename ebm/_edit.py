@@ -40,8 +40,15 @@ def resolve_term_index(model, term, parameter="term"):
             f"{parameter}={term!r} is out of range: the model has {n_terms} terms, so pass an "
             f"index in [-{n_terms}, {n_terms - 1}] or a name of term_names_.")
     if isinstance(term, str):
-        if term in names:
-            return names.index(term)
+        matches = [term_idx for term_idx, name in enumerate(names) if name == term]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            # A feature named like "a & b" makes its main term share a name with the pair.
+            raise ValueError(
+                f"{parameter}={term!r} names {len(matches)} terms, at indices {matches}, because "
+                "a feature name contains ' & '. Pass the term's index, or its features as a "
+                "tuple such as ('a', 'b').")
         raise ValueError(
             f"{parameter}={term!r} is not a term of the model. Pass one of term_names_: {names}.")
     if isinstance(term, (tuple, list)):

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._edit import resolve_term_index
+
 __all__ = ["importances", "local", "term"]
 
 _INSTALL_HINT = 'install it with pip install "ebm[plot]"'
@@ -109,21 +111,6 @@ def _score_label(model):
     return "score (adds to the prediction)"
 
 
-def _resolve_term(model, term):
-    names = list(model.term_names_)
-    if isinstance(term, str):
-        if term not in names:
-            raise ValueError(f"term {term!r} is not a term of this model; its terms are {names}.")
-        return names.index(term)
-    if isinstance(term, numbers.Integral) and not isinstance(term, (bool, np.bool_)):
-        if -len(names) <= term < len(names):
-            return int(term) % len(names)
-        raise ValueError(
-            f"term index {term} is out of range: the model has {len(names)} terms, "
-            f"so use an index in [-{len(names)}, {len(names) - 1}] or a name from {names}.")
-    raise TypeError(f"term must be a term name (str) or an index (int), got {term!r}.")
-
-
 def _feature_axis(model, feature_idx, in_pair):
     name = str(model.feature_names_in_[feature_idx])
     bins = model.bins_[feature_idx]
@@ -185,9 +172,10 @@ def term(model, term):
     Parameters
     ----------
     model : fitted ExplainableBoostingClassifier or ExplainableBoostingRegressor
-    term : int or str
-        Index into ``term_names_``, or a term name such as ``"age"`` or
-        ``"age & income"``.
+    term : int, str or tuple
+        Index into ``term_names_``, a term name such as ``"age"`` or
+        ``"age & income"``, or a tuple of feature names such as
+        ``("age", "income")``.
 
     Returns
     -------
@@ -212,7 +200,7 @@ def term(model, term):
         When matplotlib is not installed.
     """
     check_is_fitted(model, "term_scores_")
-    data = _term_data(model, _resolve_term(model, term))
+    data = _term_data(model, resolve_term_index(model, term))
     with _plain_text():
         if len(data.axes) == 2:
             return _pair_figure(data, _score_label(model))

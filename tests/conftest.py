@@ -68,3 +68,21 @@ def cps_sample(cps_data):
     """The first 3,000 training rows of CPS1988, as (X, y)."""
     X_train, _, y_train, _ = cps_data
     return X_train.iloc[:3000].reset_index(drop=True), y_train.iloc[:3000].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def shared_term_name_model(cps_sample):
+    """A regressor whose main term 'education & experience' shares its name with a pair.
+
+    The feature 'education & experience' is a copy of education, and the pair of education
+    and experience gets the same name, so a name cannot tell the two terms apart.
+    """
+    from ebm import ExplainableBoostingRegressor
+
+    X, y = cps_sample
+    X = X[["education", "experience"]].copy()
+    X.insert(0, "education & experience", X["education"])
+    model = ExplainableBoostingRegressor(
+        interactions=[(1, 2)], outer_bags=2, max_rounds=60, smoothing_rounds=5,
+        early_stopping_rounds=10, n_jobs=1).fit(X, y)
+    return model, X, y

@@ -226,6 +226,18 @@ def test_explain_multiclass_table_per_class(workdir, tmp_path, capsys):
     assert output.count("Shape function of") == len(model.classes_)
 
 
+def test_explain_term_shared_by_main_and_pair(shared_term_name_model, tmp_path, capsys):
+    model, _, _ = shared_term_name_model
+    model.to_json(tmp_path / "shared.json")
+
+    assert main(["explain", str(tmp_path / "shared.json"), "--term",
+                 "education & experience"]) == 0
+    output = capsys.readouterr().out
+
+    assert "Shape function of 'education & experience' (continuous)" in output
+    assert "'education & experience' is a pair" in output
+
+
 def test_report_writes_html(workdir, regression_model):
     result = run_module(["report", regression_model.name, "--out", "report.html",
                          "--data", "cps.csv", "--target", "wage"], workdir)

@@ -221,6 +221,24 @@ def test_remove_terms_rejects(regressor, terms, error, match):
         model.copy().remove_terms(terms)
 
 
+def test_shared_term_name_rejected(shared_term_name_model):
+    model, _, _ = shared_term_name_model
+    assert model.term_names_.count("education & experience") == 2
+
+    with pytest.raises(ValueError, match="names 2 terms"):
+        model.copy().remove_terms(["education & experience"])
+    with pytest.raises(ValueError, match="names 2 terms"):
+        model.copy().scale("education & experience", 0.5)
+
+
+def test_shared_term_name_by_features(shared_term_name_model):
+    model, _, _ = shared_term_name_model
+
+    edited = model.copy().remove_terms([("education", "experience")])
+
+    assert edited.term_features_ == [(0,), (1,), (2,)]
+
+
 def test_remove_features_renumbers_terms(regressor):
     model, X, _ = regressor
     uses_education = [idx for idx, name in enumerate(model.term_names_)

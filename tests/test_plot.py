@@ -207,15 +207,25 @@ def test_term_by_name_equals_by_index(hi_model):
 
 
 @pytest.mark.parametrize("term, error, message", [
-    ("no such term", ValueError, r"term 'no such term' is not a term of this model"),
-    (99, ValueError, r"term index 99 is out of range: the model has 14 terms"),
-    (1.0, TypeError, r"term must be a term name \(str\) or an index \(int\)"),
+    ("no such term", ValueError, r"term='no such term' is not a term of the model"),
+    (99, ValueError, r"term=99 is out of range: the model has 14 terms"),
+    (1.0, TypeError, r"term must be an int, a term name or a tuple of features"),
 ])
 def test_term_rejects_unknown_term(hi_model, term, error, message):
     model, _ = hi_model
 
     with pytest.raises(error, match=message):
         plot.term(model, term)
+
+
+def test_term_shared_name(shared_term_name_model):
+    model, _, _ = shared_term_name_model
+
+    with pytest.raises(ValueError, match="names 2 terms"):
+        plot.term(model, "education & experience")
+    figure = plot.term(model, ("education", "experience"))
+
+    assert _axes(figure, "heatmap") is not None
 
 
 # Pairs ----------------------------------------------------------------------
