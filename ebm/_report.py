@@ -16,6 +16,7 @@ from sklearn import metrics
 from sklearn.utils.validation import check_is_fitted
 
 from . import plot
+from ._validation import check_target
 
 _DPI = 120
 
@@ -102,8 +103,8 @@ def _check_held_out(model, X, y):
             "report needs both X and y to compute held-out metrics, but only "
             f"{'X' if y is None else 'y'} was given; pass both or neither.")
     n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
-    if len(y) != n_rows:
-        raise ValueError(f"X has {n_rows} rows but y has {len(y)}; they must match.")
+    # The checks of fit: matching length, and no NaN or infinity in a regression target.
+    check_target(y, n_rows, getattr(model, "classes_", None) is not None)
 
 
 def _metric_rows(model, X, y):
@@ -193,8 +194,9 @@ def report(model, path, X=None, y=None):
     Raises
     ------
     ValueError
-        When only one of ``X`` and ``y`` is given, their lengths differ, or
-        ``y`` contains a class the model was not trained on.
+        When only one of ``X`` and ``y`` is given, their lengths differ,
+        ``y`` contains a class the model was not trained on, or a
+        regressor's ``y`` contains NaN or infinity.
     ImportError
         When matplotlib is not installed.
     """

@@ -190,6 +190,17 @@ def test_report_rejects_unknown_class(penguin_report, penguin_split, tmp_path):
         ebm.report(model, tmp_path / "r.html", X_test, y_other)
 
 
+def test_report_rejects_missing_target(cps_sample, tmp_path):
+    X, y = cps_sample
+    model = ExplainableBoostingRegressor(interactions=0, **FAST).fit(X.iloc[:500], y.iloc[:500])
+    y_missing = y.iloc[:50].copy()
+    y_missing.iloc[3] = np.nan
+
+    with pytest.raises(ValueError, match=r"y has 1 NaN or infinite values, the first at row 3"):
+        ebm.report(model, tmp_path / "r.html", X.iloc[:50], y_missing)
+    assert not (tmp_path / "r.html").exists()
+
+
 # Rendering in headless Chromium ---------------------------------------------
 
 
