@@ -112,8 +112,8 @@ ESTIMATOR_OPTIONS = ("objective", "interactions", "outer_bags", "max_rounds", "l
 def _check_feature_names(option, names, X):
     unknown = [name for name in names if name not in X.columns]
     if unknown:
-        raise UsageError(f"{option} names {unknown}, which are not feature columns of the "
-                         f"data; the features are {list(X.columns)}.")
+        raise CommandError(f"{option} names {unknown}, which are not feature columns of the "
+                           f"data; the features are {list(X.columns)}.")
 
 
 def _estimator_parameters(args, X):
