@@ -130,8 +130,8 @@ class PeakMemory:
     sampled peak of the summed RSS of this process and its descendants (for
     libraries that fit in worker processes). Nothing is subtracted: the peak
     includes the interpreter, the imported modules and the data.
-    ``rss_before_mib`` is the RSS on entry, and ``peak_reset`` says whether
-    the reset worked; without it VmHWM covers the whole life of the process.
+    ``rss_before_mib`` is the RSS on entry, and ``peak_reset`` is whether
+    the reset worked. Without the reset, VmHWM covers the whole life of the process.
     """
 
     def __enter__(self):

@@ -244,7 +244,9 @@ def acceptance_checks(all_results):
     import bench_datasets
 
     def outcome(passed):
-        return "n/a" if passed is None else ("PASS" if passed else "FAIL")
+        if passed is None:
+            return "n/a"
+        return "PASS" if passed else "FAIL"
 
     checks = []
     fit_ratios = []

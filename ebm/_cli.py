@@ -397,7 +397,7 @@ def _add_fit_parser(commands):
                           "'quantile:alpha=0.9' (default: log_loss for classification, rmse "
                           "for regression)")
     fit.add_argument("--drop", nargs="+", default=[], metavar="COLUMN",
-                     help="columns that are no features, such as row ids (default: none)")
+                     help="columns to leave out of the features, such as row ids (default: none)")
     fit.add_argument("--exclude", nargs="+", default=[], metavar="FEATURE",
                      help="features without a main-effect term; they may still appear in "
                           "pairs (default: none)")

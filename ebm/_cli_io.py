@@ -188,7 +188,7 @@ def detect_task(y, target, objective):
     classification, and a numeric column with non-integer values regression.
     Integer values are classes when there are at most two distinct values, and
     a regression target when there are more than ``MAX_AUTO_CLASSES``. Between
-    the two, the column could be either, so a UsageError asks for ``--task``.
+    the two, the column could be either, so a UsageError requests ``--task``.
     """
     import pandas
 

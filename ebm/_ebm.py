@@ -716,7 +716,7 @@ class _EBMBase(BaseEstimator):
         ------
         ValueError
             When the model was fitted with a custom loss, which cannot be
-            saved as JSON (pickle can save it), or a parameter holds a value
+            saved as JSON (pickle can save it), or a parameter has a value
             JSON cannot store.
         """
         _serialize.save_json(self, path)

@@ -63,7 +63,7 @@ def _plain_text():
 
 @dataclass
 class _Axis:
-    """How one feature of a term maps its bins to what a plot shows."""
+    """Mapping from one feature's bins in a term to the positions and labels of a plot."""
 
     name: str
     categorical: bool

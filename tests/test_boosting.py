@@ -444,7 +444,7 @@ def test_grouped_rows_match_single_rows(monkeypatch, fast_params, estimator_clas
     for ratio in (0.0, 1.0):
         monkeypatch.setattr(ebm._bags, "MAX_GROUPS_PER_ROW", ratio)
         models[ratio] = estimator_class(**params).fit(X, y, sample_weight=weight)
-    # Without grouping the core sees every sample, with it far fewer.
+    # Without grouping the core receives every sample, and with it far fewer.
     assert samples_seen[0] == len(y)
     assert samples_seen[-1] < len(y) / 2
     np.testing.assert_array_equal(models[0.0].best_iteration_, models[1.0].best_iteration_)

@@ -318,7 +318,8 @@ def _check_waterfall(axes, intercept, contributions, raw_score):
     steps = [patch for patch in axes.patches if patch.get_gid() == "contribution"]
     (end,) = [patch for patch in axes.patches if patch.get_gid() == "raw_score"]
 
-    assert start.get_x() == 0 and start.get_width() == intercept
+    assert start.get_x() == 0
+    assert start.get_width() == intercept
     assert len(steps) == len(contributions)
     # matplotlib stores a bar's width as (left + width) - left, which rounds.
     widths = np.array([step.get_width() for step in steps])
@@ -344,7 +345,8 @@ def test_local_waterfall_ends_at_decision_function(hi_model):
     _check_waterfall(figure.axes[0], model.intercept_[0], contributions[largest_first],
                      model.decision_function(row)[0])
     labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
-    assert labels[0] == "intercept" and labels[-1] == "raw score"
+    assert labels[0] == "intercept"
+    assert labels[-1] == "raw score"
     assert f"region = {row['region'].iloc[0]}" in labels
 
 

@@ -358,7 +358,8 @@ def test_report_renders_in_chromium(penguin_report, tmp_path):
     assert len(images) == len(model.term_names_) + 1
     for image in images:
         assert image["complete"], image["alt"]
-        assert image["width"] > 0 and image["height"] > 0, image["alt"]
+        assert image["width"] > 0, image["alt"]
+        assert image["height"] > 0, image["alt"]
 
     # The screenshot is not blank, and every image's area in it shows a plot:
     # dark pixels (axes and text) and coloured ones (lines, bars, heatmap cells).

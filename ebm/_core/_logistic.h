@@ -149,7 +149,7 @@ EBM_ALWAYS_INLINE void ebm_scatter_pairs(const uint16_t* bins, const int32_t* ro
 
 /* Sum the gradients w (p - y) and hessians w p q per bin. The gradient is
  * written as w ((1 - y) p - y q), which keeps its precision when p is near 1.
- * sums holds n_copies histograms of n_bins (gradient, hessian) pairs, zeroed
+ * sums contains n_copies histograms of n_bins (gradient, hessian) pairs, zeroed
  * by the caller. Side by side, a row's two adds touch one cache line and may
  * run as one vector add. With n_copies = 4, row i goes to copy i % 4, so that
  * consecutive rows in the same bin do not wait on each other's adds. */
