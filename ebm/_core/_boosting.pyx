@@ -156,6 +156,11 @@ cdef struct BagState:
     double* paired_sums       # (HISTOGRAM_COPIES * max_bins * 2,) histogram of the
                               # probability or gradient kernels
     Py_ssize_t pending_term   # term whose histogram paired_sums holds from the last step, or -1
+    # The bins are the bag's own copy (see _local_bins): the training rows
+    # are the first n_train entries of each term's bins, the validation rows
+    # the next n_val, and the kernels of _logistic.h and _squared.h get no
+    # row indices.
+    bint contiguous
 
 
 cdef void _free_state(BagState* s) noexcept nogil:
@@ -217,9 +222,12 @@ cdef double _compute_update(
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
     cdef Py_ssize_t bins_b = terms.bins_b[term_idx]
     cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
+    cdef const ROW_C* kernel_rows = train_rows
     # Pairs have so many cells that rows rarely hit the same cell in a row, so
     # one histogram copy serves them better than the interleaved copies.
     cdef Py_ssize_t n_copies
+    if s.contiguous:
+        kernel_rows = NULL
     if s.track_bin_sums:
         memcpy(s.sum_gradients, s.gradient_sums + offset, n_bins * sizeof(double))
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
@@ -227,7 +235,7 @@ cdef double _compute_update(
         n_copies = 1 if bins_b > 0 else HISTOGRAM_COPIES
         if s.pending_term != term_idx:
             memset(s.paired_sums, 0, 2 * n_copies * n_bins * sizeof(double))
-            ebm_logistic_histogram(feature_bins, train_rows, s.probability, s.complement,
+            ebm_logistic_histogram(feature_bins, kernel_rows, s.probability, s.complement,
                                    s.y_train, s.weight_train, s.n_train, n_bins, n_copies,
                                    s.paired_sums)
         s.pending_term = -1
@@ -236,7 +244,7 @@ cdef double _compute_update(
         n_copies = 1 if bins_b > 0 else HISTOGRAM_COPIES
         if s.pending_term != term_idx:
             memset(s.paired_sums, 0, n_copies * n_bins * sizeof(double))
-            ebm_squared_histogram(feature_bins, train_rows, s.gradients, s.n_train, n_bins,
+            ebm_squared_histogram(feature_bins, kernel_rows, s.gradients, s.n_train, n_bins,
                                   n_copies, s.paired_sums)
         s.pending_term = -1
         if n_copies > 1:
@@ -286,7 +294,15 @@ cdef void _apply(
     cdef Py_ssize_t offset = s.term_offset[term_idx]
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
     cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
+    cdef const ROW_C* kernel_rows = train_rows
+    cdef const ROW_C* kernel_val_rows = val_rows
+    cdef const X_BINNED_C* val_bins = feature_bins
     cdef Py_ssize_t index, next_n_bins, n_copies
+    cdef double last_update, last_expm1
+    if s.contiguous:
+        kernel_rows = NULL
+        kernel_val_rows = NULL
+        val_bins = feature_bins + s.n_train
     for index in range(n_bins * s.n_scores):
         s.scores[offset * s.n_scores + index] += s.update[index]
     s.dirty[term_idx] = 1
@@ -295,28 +311,31 @@ cdef void _apply(
         return
     if s.track_probability:
         # Updates take a few distinct values in runs of bins, so expm1 runs
-        # once per run.
+        # once per run. The last value stays in a register: reading it back
+        # from the array would make each bin wait for the previous store.
+        last_update = s.update[0]
+        last_expm1 = expm1(last_update)
         for index in range(n_bins):
-            if index > 0 and s.update[index] == s.update[index - 1]:
-                s.expm1_update[index] = s.expm1_update[index - 1]
-            else:
-                s.expm1_update[index] = expm1(s.update[index])
+            if s.update[index] != last_update:
+                last_update = s.update[index]
+                last_expm1 = expm1(last_update)
+            s.expm1_update[index] = last_expm1
         if next_term >= 0:
             next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
             n_copies = 1 if terms.bins_b[next_term] > 0 else HISTOGRAM_COPIES
             memset(s.paired_sums, 0, 2 * n_copies * next_n_bins * sizeof(double))
             ebm_logistic_apply_histogram(
-                feature_bins, X_binned + terms.feature[next_term] * n_samples, train_rows,
+                feature_bins, X_binned + terms.feature[next_term] * n_samples, kernel_rows,
                 s.expm1_update, s.y_train, s.weight_train, s.n_train, next_n_bins, n_copies,
                 s.probability, s.complement, s.paired_sums)
             s.pending_term = next_term
         else:
-            ebm_logistic_apply(feature_bins, train_rows, s.expm1_update, s.n_train,
+            ebm_logistic_apply(feature_bins, kernel_rows, s.expm1_update, s.n_train,
                                s.probability, s.complement)
             s.pending_term = -1
         if s.n_val > 0:
             s.metric_total += ebm_logistic_apply_loss(
-                feature_bins, val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
+                val_bins, kernel_val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
                 s.n_val, s.probability_val, s.complement_val)
         return
     if s.track_gradients:
@@ -326,15 +345,15 @@ cdef void _apply(
             n_copies = 1 if terms.bins_b[next_term] > 0 else HISTOGRAM_COPIES
             memset(s.paired_sums, 0, n_copies * next_n_bins * sizeof(double))
             ebm_squared_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
-                              train_rows, s.update, s.weight_train, s.n_train, next_n_bins,
+                              kernel_rows, s.update, s.weight_train, s.n_train, next_n_bins,
                               n_copies, s.gradients, s.paired_sums)
             s.pending_term = next_term
         else:
-            ebm_squared_apply(feature_bins, NULL, train_rows, s.update, s.weight_train,
+            ebm_squared_apply(feature_bins, NULL, kernel_rows, s.update, s.weight_train,
                               s.n_train, 0, 1, s.gradients, NULL)
         if s.n_val > 0:
-            s.metric_total += ebm_squared_apply_loss(feature_bins, val_rows, s.update, s.y_val,
-                                                     s.weight_val, s.n_val, s.raw_val)
+            s.metric_total += ebm_squared_apply_loss(val_bins, kernel_val_rows, s.update,
+                                                     s.y_val, s.weight_val, s.n_val, s.raw_val)
         return
     if s.n_scores > 1:
         apply_update_multi(feature_bins, train_rows, s.update, s.n_train, s.n_scores,
@@ -514,6 +533,7 @@ cdef Py_ssize_t _run_loop(
         window_size = schedule.early_stopping_rounds * n_terms
     for i in range(window_size):
         s.window[i] = INFINITY
+    window_min = INFINITY
 
     if greedy_ratio > <double>schedule.max_rounds:
         greedy_ratio = <double>schedule.max_rounds
@@ -600,10 +620,17 @@ cdef Py_ssize_t _run_loop(
                     window_idx = (window_idx + 1) % window_size
                     if toss < min_previous_metric:
                         min_previous_metric = toss
-                    window_min = INFINITY
-                    for i in range(window_size):
-                        if s.window[i] < window_min:
-                            window_min = s.window[i]
+                    # The minimum changes only by the metric coming in or
+                    # the one leaving; a scan is needed only when the one
+                    # leaving was the minimum, which is rare once the
+                    # metric has been falling.
+                    if toss <= window_min:
+                        window_min = INFINITY
+                        for i in range(window_size):
+                            if s.window[i] < window_min:
+                                window_min = s.window[i]
+                    elif metric < window_min:
+                        window_min = metric
                     if min_previous_metric - tolerance <= window_min:
                         break
 
@@ -648,6 +675,67 @@ cdef bint _use_bin_sums(CyLoss loss, int mode, Py_ssize_t n_terms, Py_ssize_t to
         return total_bins <= MAX_BIN_SUMS_BINS
     return (total_bins <= MAX_BIN_SUMS_BINS and 8 * total_bins <= n_rows and n_terms <= 256
             and max_steps >= 8 * n_terms * n_terms)
+
+
+# A bag copies the bins of its rows when the copy takes at most this many bytes.
+cdef enum:
+    MAX_LOCAL_BINS_BYTES = 256 * 1024 * 1024
+
+
+cdef bint _use_local_bins(int mode, Py_ssize_t n_features, Py_ssize_t n_terms,
+                          Py_ssize_t n_rows):
+    # mode: 0 never, 1 always, -1 when the copy fits MAX_LOCAL_BINS_BYTES.
+    if mode == 0 or n_terms == 0 or n_rows == 0:
+        return False
+    if mode == 1:
+        return True
+    return min(n_terms, n_features) * n_rows * sizeof(X_BINNED_C) <= MAX_LOCAL_BINS_BYTES
+
+
+cdef Py_ssize_t _local_bins(
+    const X_BINNED_C* X_binned,
+    Py_ssize_t n_samples,
+    const Py_ssize_t* term_feature,
+    Py_ssize_t n_terms,
+    const ROW_C* train_rows,
+    Py_ssize_t n_train,
+    const ROW_C* val_rows,
+    Py_ssize_t n_val,
+    X_BINNED_C* local_bins,
+    Py_ssize_t* local_feature,
+    ROW_C* local_rows,
+) noexcept nogil:
+    # Copy the bins of the bag's training rows, then of its validation rows,
+    # for every row of X_binned that a term reads, into local_bins, one
+    # contiguous row of n_train + n_val entries each. Write each term's row
+    # of local_bins to local_feature and the positions 0 .. n_train + n_val - 1
+    # to local_rows, and return the number of rows copied. A step then reads
+    # the bins of consecutive rows in order, from a copy that a cache holds
+    # more of, instead of skipping over the rows outside the bag.
+    cdef Py_ssize_t n_local = n_train + n_val
+    cdef Py_ssize_t n_copied = 0
+    cdef Py_ssize_t term_idx, other, i
+    cdef const X_BINNED_C* source
+    cdef X_BINNED_C* target
+    for term_idx in range(n_terms):
+        local_feature[term_idx] = -1
+        for other in range(term_idx):
+            if term_feature[other] == term_feature[term_idx]:
+                local_feature[term_idx] = local_feature[other]
+                break
+        if local_feature[term_idx] >= 0:
+            continue
+        local_feature[term_idx] = n_copied
+        source = X_binned + term_feature[term_idx] * n_samples
+        target = local_bins + n_copied * n_local
+        for i in range(n_train):
+            target[i] = source[train_rows[i]]
+        for i in range(n_val):
+            target[n_train + i] = source[val_rows[i]]
+        n_copied += 1
+    for i in range(n_local):
+        local_rows[i] = <ROW_C>i
+    return n_copied
 
 
 def boost_bag(
@@ -709,7 +797,11 @@ def boost_bag(
         optional key
         ``bin_sums`` chooses how squared error's steps update the gradients:
         -1 (default) tracks bin sums when that is cheaper than passes over the
-        rows, 1 whenever the loss and terms allow it, 0 never.
+        rows, 1 whenever the loss and terms allow it, 0 never. The optional
+        key ``local_bins`` chooses whether the bag first copies the bins of
+        its rows into a contiguous array of its own: -1 (default) when the
+        copy takes at most 256 MiB, 1 always, 0 never. Every setting gives
+        the same model.
     seed : int
         Seed of this bag's random generator.
     stop_flag : ndarray of shape (1,), dtype uint8
@@ -776,6 +868,16 @@ def boost_bag(
     cdef const ROW_C* train_ptr = &train_rows[0] if n_train > 0 else NULL
     cdef const ROW_C* val_ptr = &val_rows[0] if n_val > 0 else NULL
     cdef uint8_t* stop_ptr = &stop_flag[0]
+    # Bag-local copy of the bins (see _local_bins).
+    cdef X_BINNED_C* local_bins = NULL
+    cdef ROW_C* local_rows = NULL
+    cdef Py_ssize_t* local_feature = NULL
+    cdef const X_BINNED_C* loop_X = NULL
+    cdef const ROW_C* loop_train = NULL
+    cdef const ROW_C* loop_val = NULL
+    cdef Py_ssize_t loop_samples = 0
+    cdef Py_ssize_t n_local_features = 0
+    cdef bint use_local = False
 
     if intercept.shape[0] != n_scores:
         raise ValueError(
@@ -901,6 +1003,17 @@ def boost_bag(
         if s.paired_sums == NULL:
             s.track_probability = False
             s.track_gradients = False
+    use_local = _use_local_bins(int(settings.get("local_bins", -1)), X_binned.shape[0],
+                                n_terms, n_train + n_val)
+    if use_local:
+        local_feature = <Py_ssize_t*>malloc(n_terms * sizeof(Py_ssize_t))
+        local_rows = <ROW_C*>malloc((n_train + n_val) * sizeof(ROW_C))
+        local_bins = <X_BINNED_C*>malloc(
+            min(n_terms, X_binned.shape[0]) * (n_train + n_val) * sizeof(X_BINNED_C))
+        if local_feature == NULL or local_rows == NULL or local_bins == NULL:
+            free(local_feature); free(local_rows); free(local_bins)
+            local_feature = NULL; local_rows = NULL; local_bins = NULL
+            use_local = False
     terms.feature = term_feature_ptr
     terms.nominal = nominal_ptr
     terms.bins_b = &term_bins_b[0]
@@ -967,13 +1080,27 @@ def boost_bag(
                                     s.sum_hessians)
                     memcpy(s.fixed_hessians + offset, s.sum_hessians, n_bins * sizeof(double))
 
+            loop_X = X_ptr
+            loop_samples = n_samples
+            loop_train = train_ptr
+            loop_val = val_ptr
+            if use_local:
+                n_local_features = _local_bins(X_ptr, n_samples, term_feature_ptr, n_terms,
+                                               train_ptr, n_train, val_ptr, n_val, local_bins,
+                                               local_feature, local_rows)
+                terms.feature = local_feature
+                loop_X = local_bins
+                loop_samples = n_train + n_val
+                loop_train = local_rows
+                loop_val = local_rows + n_train
+                s.contiguous = True
             if s.track_bin_sums:
-                _init_bin_sums(&s, X_ptr, n_samples, &terms, train_ptr, val_ptr)
+                _init_bin_sums(&s, loop_X, loop_samples, &terms, loop_train, loop_val)
             if s.track_probability:
                 _init_probability(&s, loss)
             if s.track_gradients and n_val > 0:
                 s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, n_val)
-            n_steps = _run_loop(&s, loss, X_ptr, n_samples, &terms, train_ptr, val_ptr,
+            n_steps = _run_loop(&s, loss, loop_X, loop_samples, &terms, loop_train, loop_val,
                                 &params, &schedule, &rng, ws, pair_ws, inputs,
                                 callback is not None, stop_ptr)
             # Without a validation window the last model is kept, as in InterpretML.
@@ -999,3 +1126,6 @@ def boost_bag(
         _free_state(&s)
         workspace_free(ws)
         pair_workspace_free(pair_ws)
+        free(local_bins)
+        free(local_rows)
+        free(local_feature)

@@ -91,6 +91,12 @@ EBM_ALWAYS_INLINE double ebm_log1p_unit(double e) {
 }
 
 
+/* Position in a bins array of row i of a kernel's pass: rows[i], or i when
+ * rows is NULL. A bag whose bins are a contiguous copy of its own rows passes
+ * NULL. Each kernel of _logistic.h and _squared.h compiles its loops once
+ * for each case, so the contiguous case loads no row index. */
+#define EBM_ROW(rows, i) ((rows) != NULL ? (Py_ssize_t)(rows)[i] : (Py_ssize_t)(i))
+
 /* Kernels that gain from AVX2 and FMA get a second compiled copy for such
  * CPUs; the dynamic loader picks the copy once, at load time. Where GCC's
  * target_clones is unavailable the portable copy is the only one. */

@@ -45,17 +45,17 @@ EBM_ALWAYS_INLINE double ebm_log1p(double x) {
  * compiler does not vectorise loads through the bin index (gathers), so
  * each block first copies the rows' values of e^u - 1 into a buffer and then
  * runs the arithmetic as one vector loop. */
-EBM_TARGET_CLONES
-static void ebm_logistic_apply(const uint16_t* bins, const int32_t* rows,
-                               const double* expm1_update, Py_ssize_t n,
-                               double* restrict probability, double* restrict complement) {
+EBM_ALWAYS_INLINE void ebm_logistic_apply_body(const uint16_t* bins, const int32_t* rows,
+                                               const double* expm1_update, Py_ssize_t n,
+                                               double* restrict probability,
+                                               double* restrict complement) {
     double e[EBM_LOGISTIC_BLOCK];
     Py_ssize_t start, i, count;
     double inverse;
     for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
         for (i = 0; i < count; i++) {
-            e[i] = expm1_update[bins[rows[start + i]]];
+            e[i] = expm1_update[bins[EBM_ROW(rows, start + i)]];
         }
         for (i = 0; i < count; i++) {
             inverse = 1.0 / (1.0 + probability[start + i] * e[i]);
@@ -65,14 +65,25 @@ static void ebm_logistic_apply(const uint16_t* bins, const int32_t* rows,
     }
 }
 
+EBM_TARGET_CLONES
+static void ebm_logistic_apply(const uint16_t* bins, const int32_t* rows,
+                               const double* expm1_update, Py_ssize_t n,
+                               double* restrict probability, double* restrict complement) {
+    if (rows == NULL) {
+        ebm_logistic_apply_body(bins, NULL, expm1_update, n, probability, complement);
+        return;
+    }
+    ebm_logistic_apply_body(bins, rows, expm1_update, n, probability, complement);
+}
+
 /* Add the update to the validation rows and return the change of their
  * weighted log-loss sum, in four partial sums of fixed order. */
-EBM_TARGET_CLONES
-static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
-                                      const double* update, const double* expm1_update,
-                                      const double* y, const double* sample_weight,
-                                      Py_ssize_t n, double* restrict probability,
-                                      double* restrict complement) {
+EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, const int32_t* rows,
+                                                      const double* update,
+                                                      const double* expm1_update, const double* y,
+                                                      const double* sample_weight, Py_ssize_t n,
+                                                      double* restrict probability,
+                                                      double* restrict complement) {
     double e[EBM_LOGISTIC_BLOCK];
     double u[EBM_LOGISTIC_BLOCK];
     double p[EBM_LOGISTIC_BLOCK];
@@ -84,7 +95,7 @@ static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
     for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
         for (i = 0; i < count; i++) {
-            bin = bins[rows[start + i]];
+            bin = bins[EBM_ROW(rows, start + i)];
             e[i] = expm1_update[bin];
             u[i] = update[bin];
             p[i] = probability[start + i];
@@ -114,53 +125,83 @@ static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
     return (totals[0] + totals[1]) + (totals[2] + totals[3]);
 }
 
-/* Add a block's gradients and hessians to the (gradient, hessian) pairs of
- * their bins. With n_copies = 4, row i of the whole pass (block_start + i) goes
- * to copy i % 4; block_start is a multiple of 4. */
+EBM_TARGET_CLONES
+static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
+                                      const double* update, const double* expm1_update,
+                                      const double* y, const double* sample_weight, Py_ssize_t n,
+                                      double* restrict probability, double* restrict complement) {
+    if (rows == NULL) {
+        return ebm_logistic_apply_loss_body(bins, NULL, update, expm1_update, y, sample_weight, n,
+                                            probability, complement);
+    }
+    return ebm_logistic_apply_loss_body(bins, rows, update, expm1_update, y, sample_weight, n,
+                                        probability, complement);
+}
+
+/* Write the weighted gradient w (p - y) and hessian w p q of a row to pair[0]
+ * and pair[1]. The gradient is computed as w ((1 - y) p - y q), which keeps
+ * its precision when p is near 1. */
+EBM_ALWAYS_INLINE void ebm_logistic_pair(double p, double q, double w, double target,
+                                         double* pair) {
+    pair[0] = w * ((1.0 - target) * p - target * q);
+    pair[1] = w * p * q;
+}
+
+/* Add the (gradient, hessian) pair at values to the pair at slot. GCC and
+ * Clang add both in one vector instruction. Each lane rounds as a scalar add
+ * would, so the sums are the same either way. */
+EBM_ALWAYS_INLINE void ebm_add_pair(double* slot, const double* values) {
+#if defined(__GNUC__)
+    typedef double ebm_v2d __attribute__((vector_size(16)));
+    ebm_v2d sum, value;
+    memcpy(&sum, slot, sizeof(sum));
+    memcpy(&value, values, sizeof(value));
+    sum += value;
+    memcpy(slot, &sum, sizeof(sum));
+#else
+    slot[0] += values[0];
+    slot[1] += values[1];
+#endif
+}
+
+/* Add a block's (gradient, hessian) pairs, pairs[2 i] and pairs[2 i + 1] for
+ * row i, to the pairs of their bins. With n_copies = 4, row i of the whole
+ * pass (block_start + i) goes to copy i % 4; block_start is a multiple of 4. */
 EBM_ALWAYS_INLINE void ebm_scatter_pairs(const uint16_t* bins, const int32_t* rows,
-                                         const double* gradients, const double* hessians,
+                                         Py_ssize_t block_start, const double* pairs,
                                          Py_ssize_t count, Py_ssize_t n_bins,
                                          Py_ssize_t n_copies, double* sums) {
-    Py_ssize_t i, slot;
+    Py_ssize_t i;
     Py_ssize_t n_blocks = n_copies == 1 ? 0 : count - count % 4;
     double* sums1 = sums + 2 * n_bins;
     double* sums2 = sums + 4 * n_bins;
     double* sums3 = sums + 6 * n_bins;
     for (i = 0; i < n_blocks; i += 4) {
-        slot = 2 * (Py_ssize_t)bins[rows[i]];
-        sums[slot] += gradients[i];
-        sums[slot + 1] += hessians[i];
-        slot = 2 * (Py_ssize_t)bins[rows[i + 1]];
-        sums1[slot] += gradients[i + 1];
-        sums1[slot + 1] += hessians[i + 1];
-        slot = 2 * (Py_ssize_t)bins[rows[i + 2]];
-        sums2[slot] += gradients[i + 2];
-        sums2[slot + 1] += hessians[i + 2];
-        slot = 2 * (Py_ssize_t)bins[rows[i + 3]];
-        sums3[slot] += gradients[i + 3];
-        sums3[slot + 1] += hessians[i + 3];
+        ebm_add_pair(sums + 2 * (Py_ssize_t)bins[EBM_ROW(rows, block_start + i)], pairs + 2 * i);
+        ebm_add_pair(sums1 + 2 * (Py_ssize_t)bins[EBM_ROW(rows, block_start + i + 1)],
+                     pairs + 2 * i + 2);
+        ebm_add_pair(sums2 + 2 * (Py_ssize_t)bins[EBM_ROW(rows, block_start + i + 2)],
+                     pairs + 2 * i + 4);
+        ebm_add_pair(sums3 + 2 * (Py_ssize_t)bins[EBM_ROW(rows, block_start + i + 3)],
+                     pairs + 2 * i + 6);
     }
     for (i = n_blocks; i < count; i++) {
-        slot = 2 * (Py_ssize_t)bins[rows[i]];
-        sums[slot] += gradients[i];
-        sums[slot + 1] += hessians[i];
+        ebm_add_pair(sums + 2 * (Py_ssize_t)bins[EBM_ROW(rows, block_start + i)], pairs + 2 * i);
     }
 }
 
-/* Sum the gradients w (p - y) and hessians w p q per bin. The gradient is
- * written as w ((1 - y) p - y q), which keeps its precision when p is near 1.
- * sums contains n_copies histograms of n_bins (gradient, hessian) pairs, zeroed
- * by the caller. Side by side, a row's two adds touch one cache line and may
- * run as one vector add. With n_copies = 4, row i goes to copy i % 4, so that
- * consecutive rows in the same bin do not wait on each other's adds. */
-EBM_TARGET_CLONES
-static void ebm_logistic_histogram(const uint16_t* bins, const int32_t* rows,
-                                   const double* probability, const double* complement,
-                                   const double* y, const double* sample_weight,
-                                   Py_ssize_t n, Py_ssize_t n_bins, Py_ssize_t n_copies,
-                                   double* restrict sums) {
-    double gradients[EBM_LOGISTIC_BLOCK];
-    double hessians[EBM_LOGISTIC_BLOCK];
+/* Sum the gradients and hessians of ebm_logistic_pair per bin. sums contains
+ * n_copies histograms of n_bins (gradient, hessian) pairs, zeroed by the
+ * caller. Side by side, a row's two values are added in one vector add. With
+ * n_copies = 4, row i goes to copy i % 4, so that consecutive rows in the
+ * same bin do not wait on each other's adds. */
+EBM_ALWAYS_INLINE void ebm_logistic_histogram_body(const uint16_t* bins, const int32_t* rows,
+                                                   const double* probability,
+                                                   const double* complement, const double* y,
+                                                   const double* sample_weight, Py_ssize_t n,
+                                                   Py_ssize_t n_bins, Py_ssize_t n_copies,
+                                                   double* restrict sums) {
+    double pairs[2 * EBM_LOGISTIC_BLOCK];
     Py_ssize_t start, i, count;
     for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
@@ -168,47 +209,73 @@ static void ebm_logistic_histogram(const uint16_t* bins, const int32_t* rows,
         for (i = 0; i < count; i++) {
             double p = probability[start + i];
             double q = complement[start + i];
-            double w = sample_weight[start + i];
-            double target = y[start + i];
-            gradients[i] = w * ((1.0 - target) * p - target * q);
-            hessians[i] = w * p * q;
+            ebm_logistic_pair(p, q, sample_weight[start + i], y[start + i], pairs + 2 * i);
         }
-        ebm_scatter_pairs(bins, rows + start, gradients, hessians, count, n_bins, n_copies, sums);
+        ebm_scatter_pairs(bins, rows, start, pairs, count, n_bins, n_copies, sums);
     }
+}
+
+EBM_TARGET_CLONES
+static void ebm_logistic_histogram(const uint16_t* bins, const int32_t* rows,
+                                   const double* probability, const double* complement,
+                                   const double* y, const double* sample_weight, Py_ssize_t n,
+                                   Py_ssize_t n_bins, Py_ssize_t n_copies, double* restrict sums) {
+    if (rows == NULL) {
+        ebm_logistic_histogram_body(bins, NULL, probability, complement, y, sample_weight, n,
+                                    n_bins, n_copies, sums);
+        return;
+    }
+    ebm_logistic_histogram_body(bins, rows, probability, complement, y, sample_weight, n, n_bins,
+                                n_copies, sums);
 }
 
 /* ebm_logistic_apply followed by ebm_logistic_histogram of the next term's
  * bins, in one pass over the rows. */
-EBM_TARGET_CLONES
-static void ebm_logistic_apply_histogram(const uint16_t* bins, const uint16_t* next_bins,
-                                         const int32_t* rows, const double* expm1_update,
-                                         const double* y, const double* sample_weight,
-                                         Py_ssize_t n, Py_ssize_t next_n_bins,
-                                         Py_ssize_t n_copies, double* restrict probability,
-                                         double* restrict complement, double* restrict sums) {
+EBM_ALWAYS_INLINE void ebm_logistic_apply_histogram_body(const uint16_t* bins,
+                                                         const uint16_t* next_bins,
+                                                         const int32_t* rows,
+                                                         const double* expm1_update,
+                                                         const double* y,
+                                                         const double* sample_weight, Py_ssize_t n,
+                                                         Py_ssize_t next_n_bins,
+                                                         Py_ssize_t n_copies,
+                                                         double* restrict probability,
+                                                         double* restrict complement,
+                                                         double* restrict sums) {
     double e[EBM_LOGISTIC_BLOCK];
-    double gradients[EBM_LOGISTIC_BLOCK];
-    double hessians[EBM_LOGISTIC_BLOCK];
+    double pairs[2 * EBM_LOGISTIC_BLOCK];
     Py_ssize_t start, i, count;
     for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
         for (i = 0; i < count; i++) {
-            e[i] = expm1_update[bins[rows[start + i]]];
+            e[i] = expm1_update[bins[EBM_ROW(rows, start + i)]];
         }
         for (i = 0; i < count; i++) {
             double inverse = 1.0 / (1.0 + probability[start + i] * e[i]);
             double p = probability[start + i] * (1.0 + e[i]) * inverse;
             double q = complement[start + i] * inverse;
-            double w = sample_weight[start + i];
-            double target = y[start + i];
             probability[start + i] = p;
             complement[start + i] = q;
-            gradients[i] = w * ((1.0 - target) * p - target * q);
-            hessians[i] = w * p * q;
+            ebm_logistic_pair(p, q, sample_weight[start + i], y[start + i], pairs + 2 * i);
         }
-        ebm_scatter_pairs(next_bins, rows + start, gradients, hessians, count, next_n_bins,
-                          n_copies, sums);
+        ebm_scatter_pairs(next_bins, rows, start, pairs, count, next_n_bins, n_copies, sums);
     }
+}
+
+EBM_TARGET_CLONES
+static void ebm_logistic_apply_histogram(const uint16_t* bins, const uint16_t* next_bins,
+                                         const int32_t* rows, const double* expm1_update,
+                                         const double* y, const double* sample_weight,
+                                         Py_ssize_t n, Py_ssize_t next_n_bins, Py_ssize_t n_copies,
+                                         double* restrict probability, double* restrict complement,
+                                         double* restrict sums) {
+    if (rows == NULL) {
+        ebm_logistic_apply_histogram_body(bins, next_bins, NULL, expm1_update, y, sample_weight, n,
+                                          next_n_bins, n_copies, probability, complement, sums);
+        return;
+    }
+    ebm_logistic_apply_histogram_body(bins, next_bins, rows, expm1_update, y, sample_weight, n,
+                                      next_n_bins, n_copies, probability, complement, sums);
 }
 
 /* Add the n_copies histograms of (gradient, hessian) pairs in a fixed order

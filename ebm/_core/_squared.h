@@ -16,75 +16,99 @@
 /* Add a block's values to their bins. With n_copies = 4, row i of the pass
  * goes to copy i % 4 of n_bins values each; the block starts at a multiple of 4. */
 EBM_ALWAYS_INLINE void ebm_scatter(const uint16_t* bins, const int32_t* rows,
-                                   const double* values, Py_ssize_t count, Py_ssize_t n_bins,
-                                   Py_ssize_t n_copies, double* sums) {
+                                   Py_ssize_t block_start, const double* values, Py_ssize_t count,
+                                   Py_ssize_t n_bins, Py_ssize_t n_copies, double* sums) {
     Py_ssize_t i;
     Py_ssize_t n_blocks = n_copies == 1 ? 0 : count - count % 4;
     double* sums1 = sums + n_bins;
     double* sums2 = sums + 2 * n_bins;
     double* sums3 = sums + 3 * n_bins;
     for (i = 0; i < n_blocks; i += 4) {
-        sums[bins[rows[i]]] += values[i];
-        sums1[bins[rows[i + 1]]] += values[i + 1];
-        sums2[bins[rows[i + 2]]] += values[i + 2];
-        sums3[bins[rows[i + 3]]] += values[i + 3];
+        sums[bins[EBM_ROW(rows, block_start + i)]] += values[i];
+        sums1[bins[EBM_ROW(rows, block_start + i + 1)]] += values[i + 1];
+        sums2[bins[EBM_ROW(rows, block_start + i + 2)]] += values[i + 2];
+        sums3[bins[EBM_ROW(rows, block_start + i + 3)]] += values[i + 3];
     }
     for (i = n_blocks; i < count; i++) {
-        sums[bins[rows[i]]] += values[i];
+        sums[bins[EBM_ROW(rows, block_start + i)]] += values[i];
     }
 }
 
 /* Sum the gradients per bin into n_copies copies, zeroed by the caller. */
-static void ebm_squared_histogram(const uint16_t* bins, const int32_t* rows,
-                                  const double* gradients, Py_ssize_t n, Py_ssize_t n_bins,
-                                  Py_ssize_t n_copies, double* sums) {
+EBM_ALWAYS_INLINE void ebm_squared_histogram_body(const uint16_t* bins, const int32_t* rows,
+                                                  const double* gradients, Py_ssize_t n,
+                                                  Py_ssize_t n_bins, Py_ssize_t n_copies,
+                                                  double* sums) {
     Py_ssize_t start;
     for (start = 0; start < n; start += EBM_SQUARED_BLOCK) {
         Py_ssize_t count = n - start < EBM_SQUARED_BLOCK ? n - start : EBM_SQUARED_BLOCK;
-        ebm_scatter(bins, rows + start, gradients + start, count, n_bins, n_copies, sums);
+        ebm_scatter(bins, rows, start, gradients + start, count, n_bins, n_copies, sums);
     }
+}
+
+EBM_TARGET_CLONES
+static void ebm_squared_histogram(const uint16_t* bins, const int32_t* rows,
+                                  const double* gradients, Py_ssize_t n, Py_ssize_t n_bins,
+                                  Py_ssize_t n_copies, double* sums) {
+    if (rows == NULL) {
+        ebm_squared_histogram_body(bins, NULL, gradients, n, n_bins, n_copies, sums);
+        return;
+    }
+    ebm_squared_histogram_body(bins, rows, gradients, n, n_bins, n_copies, sums);
 }
 
 /* Add the update to the training rows' gradients. With next_bins not NULL,
  * also sum the new gradients per bin of the next term, as
  * ebm_squared_histogram does, in the same pass. */
-EBM_TARGET_CLONES
-static void ebm_squared_apply(const uint16_t* bins, const uint16_t* next_bins,
-                              const int32_t* rows, const double* update,
-                              const double* sample_weight, Py_ssize_t n,
-                              Py_ssize_t next_n_bins, Py_ssize_t n_copies,
-                              double* restrict gradients, double* restrict sums) {
+EBM_ALWAYS_INLINE void ebm_squared_apply_body(const uint16_t* bins, const uint16_t* next_bins,
+                                              const int32_t* rows, const double* update,
+                                              const double* sample_weight, Py_ssize_t n,
+                                              Py_ssize_t next_n_bins, Py_ssize_t n_copies,
+                                              double* restrict gradients, double* restrict sums) {
     double u[EBM_SQUARED_BLOCK];
     Py_ssize_t start, i, count;
     for (start = 0; start < n; start += EBM_SQUARED_BLOCK) {
         count = n - start < EBM_SQUARED_BLOCK ? n - start : EBM_SQUARED_BLOCK;
         for (i = 0; i < count; i++) {
-            u[i] = update[bins[rows[start + i]]];
+            u[i] = update[bins[EBM_ROW(rows, start + i)]];
         }
         for (i = 0; i < count; i++) {
             gradients[start + i] += sample_weight[start + i] * u[i];
         }
         if (next_bins != NULL) {
-            ebm_scatter(next_bins, rows + start, gradients + start, count, next_n_bins,
+            ebm_scatter(next_bins, rows, start, gradients + start, count, next_n_bins,
                         n_copies, sums);
         }
     }
 }
 
+EBM_TARGET_CLONES
+static void ebm_squared_apply(const uint16_t* bins, const uint16_t* next_bins, const int32_t* rows,
+                              const double* update, const double* sample_weight, Py_ssize_t n,
+                              Py_ssize_t next_n_bins, Py_ssize_t n_copies,
+                              double* restrict gradients, double* restrict sums) {
+    if (rows == NULL) {
+        ebm_squared_apply_body(bins, next_bins, NULL, update, sample_weight, n, next_n_bins,
+                               n_copies, gradients, sums);
+        return;
+    }
+    ebm_squared_apply_body(bins, next_bins, rows, update, sample_weight, n, next_n_bins, n_copies,
+                           gradients, sums);
+}
+
 /* Add the update to the validation rows' raw scores and return the change of
  * their weighted squared error, in four partial sums of fixed order. */
-EBM_TARGET_CLONES
-static double ebm_squared_apply_loss(const uint16_t* bins, const int32_t* rows,
-                                     const double* update, const double* y,
-                                     const double* sample_weight, Py_ssize_t n,
-                                     double* restrict raw_score) {
+EBM_ALWAYS_INLINE double ebm_squared_apply_loss_body(const uint16_t* bins, const int32_t* rows,
+                                                     const double* update, const double* y,
+                                                     const double* sample_weight, Py_ssize_t n,
+                                                     double* restrict raw_score) {
     double u[EBM_SQUARED_BLOCK];
     double totals[4] = {0.0, 0.0, 0.0, 0.0};
     Py_ssize_t start, i, count, lane;
     for (start = 0; start < n; start += EBM_SQUARED_BLOCK) {
         count = n - start < EBM_SQUARED_BLOCK ? n - start : EBM_SQUARED_BLOCK;
         for (i = 0; i < count; i++) {
-            u[i] = update[bins[rows[start + i]]];
+            u[i] = update[bins[EBM_ROW(rows, start + i)]];
         }
         for (i = 0; i + 4 <= count; i += 4) {
             for (lane = 0; lane < 4; lane++) {
@@ -102,6 +126,17 @@ static double ebm_squared_apply_loss(const uint16_t* bins, const int32_t* rows,
         }
     }
     return (totals[0] + totals[1]) + (totals[2] + totals[3]);
+}
+
+EBM_TARGET_CLONES
+static double ebm_squared_apply_loss(const uint16_t* bins, const int32_t* rows,
+                                     const double* update, const double* y,
+                                     const double* sample_weight, Py_ssize_t n,
+                                     double* restrict raw_score) {
+    if (rows == NULL) {
+        return ebm_squared_apply_loss_body(bins, NULL, update, y, sample_weight, n, raw_score);
+    }
+    return ebm_squared_apply_loss_body(bins, rows, update, y, sample_weight, n, raw_score);
 }
 
 #endif
