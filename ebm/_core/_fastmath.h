@@ -97,6 +97,10 @@ EBM_ALWAYS_INLINE double ebm_log1p_unit(double e) {
  * for each case, so the contiguous case loads no row index. */
 #define EBM_ROW(rows, i) ((rows) != NULL ? (Py_ssize_t)(rows)[i] : (Py_ssize_t)(i))
 
+/* Weight of row i: sample_weight[i], or 1 when sample_weight is NULL, which
+ * a bag passes when every row it boosts has weight 1. */
+#define EBM_WEIGHT(sample_weight, i) ((sample_weight) != NULL ? (sample_weight)[i] : 1.0)
+
 /* Kernels that gain from AVX2 and FMA get a second compiled copy for such
  * CPUs; the dynamic loader picks the copy once, at load time. Where GCC's
  * target_clones is unavailable the portable copy is the only one. */

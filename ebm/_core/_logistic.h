@@ -125,11 +125,75 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, cons
     return (totals[0] + totals[1]) + (totals[2] + totals[3]);
 }
 
+/* Updates of at most this size in absolute value let the validation rows'
+ * loss change come from products of D (see below). */
+#define EBM_PRODUCT_MAX_UPDATE 8.0
+
+/* ebm_logistic_apply_loss for rows of weight 1 and updates u with
+ * |u| <= EBM_PRODUCT_MAX_UPDATE. The sum of log(D) over the rows is the log of
+ * their product, so each block multiplies D in four lanes and takes four logs,
+ * instead of one log per row. D lies between 1 and e^u, so a lane's product of
+ * 64 factors stays within [e^-512, e^512], far from overflow and underflow. */
+EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_product_body(
+        const uint16_t* bins, const int32_t* rows, const double* update,
+        const double* expm1_update, const double* y, Py_ssize_t n,
+        double* restrict probability, double* restrict complement) {
+    double e[EBM_LOGISTIC_BLOCK];
+    double u[EBM_LOGISTIC_BLOCK];
+    double p[EBM_LOGISTIC_BLOCK];
+    double target[EBM_LOGISTIC_BLOCK];
+    double logs[4] = {0.0, 0.0, 0.0, 0.0};
+    double linear[4] = {0.0, 0.0, 0.0, 0.0};
+    Py_ssize_t start, i, count, bin, lane;
+    for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
+        double products[4] = {1.0, 1.0, 1.0, 1.0};
+        count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
+        for (i = 0; i < count; i++) {
+            bin = bins[EBM_ROW(rows, start + i)];
+            e[i] = expm1_update[bin];
+            u[i] = update[bin];
+            p[i] = probability[start + i];
+            target[i] = y[start + i];
+        }
+        /* Pad the block to a multiple of 4 with rows that change nothing. */
+        for (i = count; i % 4 != 0; i++) {
+            e[i] = 0.0;
+            u[i] = 0.0;
+            p[i] = 0.0;
+            target[i] = 0.0;
+        }
+        for (i = 0; i < count; i += 4) {
+            for (lane = 0; lane < 4; lane++) {
+                products[lane] *= 1.0 + p[i + lane] * e[i + lane];
+                linear[lane] += target[i + lane] * u[i + lane];
+            }
+        }
+        for (lane = 0; lane < 4; lane++) {
+            logs[lane] += log(products[lane]);
+        }
+        for (i = 0; i < count; i++) {
+            double inverse = 1.0 / (1.0 + p[i] * e[i]);
+            probability[start + i] = p[i] * (1.0 + e[i]) * inverse;
+            complement[start + i] = complement[start + i] * inverse;
+        }
+    }
+    return ((logs[0] + logs[1]) + (logs[2] + logs[3]))
+           - ((linear[0] + linear[1]) + (linear[2] + linear[3]));
+}
+
 EBM_TARGET_CLONES
 static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
                                       const double* update, const double* expm1_update,
                                       const double* y, const double* sample_weight, Py_ssize_t n,
                                       double* restrict probability, double* restrict complement) {
+    if (sample_weight == NULL && rows == NULL) {
+        return ebm_logistic_apply_loss_product_body(bins, NULL, update, expm1_update, y, n,
+                                                    probability, complement);
+    }
+    if (sample_weight == NULL) {
+        return ebm_logistic_apply_loss_product_body(bins, rows, update, expm1_update, y, n,
+                                                    probability, complement);
+    }
     if (rows == NULL) {
         return ebm_logistic_apply_loss_body(bins, NULL, update, expm1_update, y, sample_weight, n,
                                             probability, complement);
@@ -166,7 +230,8 @@ EBM_ALWAYS_INLINE void ebm_add_pair(double* slot, const double* values) {
 
 /* Add a block's (gradient, hessian) pairs, pairs[2 i] and pairs[2 i + 1] for
  * row i, to the pairs of their bins. With n_copies = 4, row i of the whole
- * pass (block_start + i) goes to copy i % 4; block_start is a multiple of 4. */
+ * pass (block_start + i) goes to copy i % 4, and block_start must be a
+ * multiple of 4. */
 EBM_ALWAYS_INLINE void ebm_scatter_pairs(const uint16_t* bins, const int32_t* rows,
                                          Py_ssize_t block_start, const double* pairs,
                                          Py_ssize_t count, Py_ssize_t n_bins,
@@ -209,7 +274,8 @@ EBM_ALWAYS_INLINE void ebm_logistic_histogram_body(const uint16_t* bins, const i
         for (i = 0; i < count; i++) {
             double p = probability[start + i];
             double q = complement[start + i];
-            ebm_logistic_pair(p, q, sample_weight[start + i], y[start + i], pairs + 2 * i);
+            ebm_logistic_pair(p, q, EBM_WEIGHT(sample_weight, start + i), y[start + i],
+                              pairs + 2 * i);
         }
         ebm_scatter_pairs(bins, rows, start, pairs, count, n_bins, n_copies, sums);
     }
@@ -220,6 +286,11 @@ static void ebm_logistic_histogram(const uint16_t* bins, const int32_t* rows,
                                    const double* probability, const double* complement,
                                    const double* y, const double* sample_weight, Py_ssize_t n,
                                    Py_ssize_t n_bins, Py_ssize_t n_copies, double* restrict sums) {
+    if (rows == NULL && sample_weight == NULL) {
+        ebm_logistic_histogram_body(bins, NULL, probability, complement, y, NULL, n, n_bins,
+                                    n_copies, sums);
+        return;
+    }
     if (rows == NULL) {
         ebm_logistic_histogram_body(bins, NULL, probability, complement, y, sample_weight, n,
                                     n_bins, n_copies, sums);
@@ -256,7 +327,8 @@ EBM_ALWAYS_INLINE void ebm_logistic_apply_histogram_body(const uint16_t* bins,
             double q = complement[start + i] * inverse;
             probability[start + i] = p;
             complement[start + i] = q;
-            ebm_logistic_pair(p, q, sample_weight[start + i], y[start + i], pairs + 2 * i);
+            ebm_logistic_pair(p, q, EBM_WEIGHT(sample_weight, start + i), y[start + i],
+                              pairs + 2 * i);
         }
         ebm_scatter_pairs(next_bins, rows, start, pairs, count, next_n_bins, n_copies, sums);
     }
@@ -269,6 +341,11 @@ static void ebm_logistic_apply_histogram(const uint16_t* bins, const uint16_t* n
                                          Py_ssize_t n, Py_ssize_t next_n_bins, Py_ssize_t n_copies,
                                          double* restrict probability, double* restrict complement,
                                          double* restrict sums) {
+    if (rows == NULL && sample_weight == NULL) {
+        ebm_logistic_apply_histogram_body(bins, next_bins, NULL, expm1_update, y, NULL, n,
+                                          next_n_bins, n_copies, probability, complement, sums);
+        return;
+    }
     if (rows == NULL) {
         ebm_logistic_apply_histogram_body(bins, next_bins, NULL, expm1_update, y, sample_weight, n,
                                           next_n_bins, n_copies, probability, complement, sums);
