@@ -76,6 +76,42 @@ static void ebm_logistic_apply(const uint16_t* bins, const int32_t* rows,
     ebm_logistic_apply_body(bins, rows, expm1_update, n, probability, complement);
 }
 
+/* Copy a block of count rows from start into the buffers: each row's e^u - 1,
+ * u, p and y. Then pad the block to a multiple of 4 with rows of zeros, which
+ * change no sum or product of the loss kernels below. */
+EBM_ALWAYS_INLINE void ebm_logistic_gather(const uint16_t* bins, const int32_t* rows,
+                                           Py_ssize_t start, Py_ssize_t count,
+                                           const double* update, const double* expm1_update,
+                                           const double* probability, const double* y,
+                                           double* e, double* u, double* p, double* target) {
+    Py_ssize_t i, bin;
+    for (i = 0; i < count; i++) {
+        bin = bins[EBM_ROW(rows, start + i)];
+        e[i] = expm1_update[bin];
+        u[i] = update[bin];
+        p[i] = probability[start + i];
+        target[i] = y[start + i];
+    }
+    for (i = count; i % 4 != 0; i++) {
+        e[i] = 0.0;
+        u[i] = 0.0;
+        p[i] = 0.0;
+        target[i] = 0.0;
+    }
+}
+
+/* Apply the gathered block to p and q: p' = p e^u / D and q' = q / D. */
+EBM_ALWAYS_INLINE void ebm_logistic_update_block(const double* p, const double* e,
+                                                 Py_ssize_t count, double* restrict probability,
+                                                 double* restrict complement) {
+    Py_ssize_t i;
+    for (i = 0; i < count; i++) {
+        double inverse = 1.0 / (1.0 + p[i] * e[i]);
+        probability[i] = p[i] * (1.0 + e[i]) * inverse;
+        complement[i] = complement[i] * inverse;
+    }
+}
+
 /* Add the update to the validation rows and return the change of their
  * weighted log-loss sum, in four partial sums of fixed order. */
 EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, const int32_t* rows,
@@ -90,25 +126,16 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, cons
     double w[EBM_LOGISTIC_BLOCK];
     double target[EBM_LOGISTIC_BLOCK];
     double totals[4] = {0.0, 0.0, 0.0, 0.0};
-    Py_ssize_t start, i, count, bin, lane;
-    double inverse;
+    Py_ssize_t start, i, count, lane;
     for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
+        ebm_logistic_gather(bins, rows, start, count, update, expm1_update, probability, y, e, u,
+                            p, target);
         for (i = 0; i < count; i++) {
-            bin = bins[EBM_ROW(rows, start + i)];
-            e[i] = expm1_update[bin];
-            u[i] = update[bin];
-            p[i] = probability[start + i];
             w[i] = sample_weight[start + i];
-            target[i] = y[start + i];
         }
-        /* Pad the block to a multiple of 4 with rows of weight 0. */
         for (i = count; i % 4 != 0; i++) {
-            e[i] = 0.0;
-            u[i] = 0.0;
-            p[i] = 0.0;
             w[i] = 0.0;
-            target[i] = 0.0;
         }
         for (i = 0; i < count; i += 4) {
             for (lane = 0; lane < 4; lane++) {
@@ -116,11 +143,7 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, cons
                                                - target[i + lane] * u[i + lane]);
             }
         }
-        for (i = 0; i < count; i++) {
-            inverse = 1.0 / (1.0 + p[i] * e[i]);
-            probability[start + i] = p[i] * (1.0 + e[i]) * inverse;
-            complement[start + i] = complement[start + i] * inverse;
-        }
+        ebm_logistic_update_block(p, e, count, probability + start, complement + start);
     }
     return (totals[0] + totals[1]) + (totals[2] + totals[3]);
 }
@@ -144,24 +167,12 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_product_body(
     double target[EBM_LOGISTIC_BLOCK];
     double logs[4] = {0.0, 0.0, 0.0, 0.0};
     double linear[4] = {0.0, 0.0, 0.0, 0.0};
-    Py_ssize_t start, i, count, bin, lane;
+    Py_ssize_t start, i, count, lane;
     for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
         double products[4] = {1.0, 1.0, 1.0, 1.0};
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
-        for (i = 0; i < count; i++) {
-            bin = bins[EBM_ROW(rows, start + i)];
-            e[i] = expm1_update[bin];
-            u[i] = update[bin];
-            p[i] = probability[start + i];
-            target[i] = y[start + i];
-        }
-        /* Pad the block to a multiple of 4 with rows that change nothing. */
-        for (i = count; i % 4 != 0; i++) {
-            e[i] = 0.0;
-            u[i] = 0.0;
-            p[i] = 0.0;
-            target[i] = 0.0;
-        }
+        ebm_logistic_gather(bins, rows, start, count, update, expm1_update, probability, y, e, u,
+                            p, target);
         for (i = 0; i < count; i += 4) {
             for (lane = 0; lane < 4; lane++) {
                 products[lane] *= 1.0 + p[i + lane] * e[i + lane];
@@ -171,11 +182,7 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_product_body(
         for (lane = 0; lane < 4; lane++) {
             logs[lane] += log(products[lane]);
         }
-        for (i = 0; i < count; i++) {
-            double inverse = 1.0 / (1.0 + p[i] * e[i]);
-            probability[start + i] = p[i] * (1.0 + e[i]) * inverse;
-            complement[start + i] = complement[start + i] * inverse;
-        }
+        ebm_logistic_update_block(p, e, count, probability + start, complement + start);
     }
     return ((logs[0] + logs[1]) + (logs[2] + logs[3]))
            - ((linear[0] + linear[1]) + (linear[2] + linear[3]));
