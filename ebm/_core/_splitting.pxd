@@ -127,6 +127,7 @@ cdef struct SplitWorkspace:
     double* leaf_split_gain      # (max_leaves,)
     double* leaf_value           # (max_leaves * n_scores,)
     double* spare_update         # (capacity * n_scores,)
+    double* cut_scores           # (capacity + 1,) scratch of the one-score cut search
     # Monotone constraint of the term being split (see find_term_update).
     int monotone                 # +1 increasing, -1 decreasing, 0 none
     const double* term_scores    # (n_bins,) the term's current scores, when monotone

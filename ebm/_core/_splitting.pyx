@@ -27,6 +27,13 @@ from libc.stdlib cimport free, malloc, qsort
 from ._common cimport Rng, rng_below, rng_seed
 
 
+cdef extern from "_cuts.h" nogil:
+    void ebm_best_cut(const double* gradients, const double* hessians, const double* counts,
+                      Py_ssize_t n_units, double min_samples_leaf, double min_hessian,
+                      double reg_alpha, double reg_lambda, double* scores,
+                      Py_ssize_t* best_position, double* best_gain)
+
+
 cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves,
                                       Py_ssize_t n_scores) noexcept nogil:
     cdef SplitWorkspace* ws = <SplitWorkspace*>malloc(sizeof(SplitWorkspace))
@@ -51,6 +58,7 @@ cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves,
     ws.leaf_split_gain = <double*>malloc(max_leaves * sizeof(double))
     ws.leaf_value = <double*>malloc(max_leaves * n_scores * sizeof(double))
     ws.spare_update = <double*>malloc(capacity * n_scores * sizeof(double))
+    ws.cut_scores = <double*>malloc((capacity + 1) * sizeof(double))
     ws.monotone = 0
     ws.term_scores = NULL
     ws.block_value = <double*>malloc(max_leaves * sizeof(double))
@@ -63,7 +71,7 @@ cdef SplitWorkspace* workspace_create(Py_ssize_t capacity, int max_leaves,
             or ws.bin_unit == NULL or ws.sort_items == NULL or ws.positions == NULL
             or ws.leaf_start == NULL or ws.leaf_end == NULL or ws.leaf_split == NULL
             or ws.leaf_split_gain == NULL or ws.leaf_value == NULL
-            or ws.spare_update == NULL or ws.block_value == NULL or ws.block_weight == NULL
+            or ws.spare_update == NULL or ws.cut_scores == NULL or ws.block_value == NULL or ws.block_weight == NULL
             or ws.block_gradient == NULL or ws.block_hessian == NULL
             or ws.block_leaves == NULL):
         workspace_free(ws)
@@ -75,6 +83,7 @@ cdef void workspace_free(SplitWorkspace* ws) noexcept nogil:
     if ws == NULL:
         return
     free(ws.unit_gradients)
+    free(ws.cut_scores)
     free(ws.unit_hessians)
     free(ws.unit_counts)
     free(ws.rare_gradients)
@@ -205,6 +214,15 @@ cdef void _best_split(SplitWorkspace* ws, Py_ssize_t leaf, const SplitParams* pa
     cdef double h_left_sum, h_right_sum
     cdef double best_gain = -INFINITY
     cdef Py_ssize_t best_position = -1
+
+    if n_scores == 1 and ws.monotone == 0:
+        ebm_best_cut(ws.unit_gradients + start, ws.unit_hessians + start,
+                     ws.unit_counts + start, end - start, params.min_samples_leaf,
+                     params.min_hessian, params.reg_alpha, params.reg_lambda, ws.cut_scores,
+                     &best_position, &best_gain)
+        ws.leaf_split[leaf] = start + best_position if best_position >= 0 else -1
+        ws.leaf_split_gain[leaf] = best_gain
+        return
 
     for position in range(start + 1, end):
         c_left = ws.unit_counts[position] - ws.unit_counts[start]
