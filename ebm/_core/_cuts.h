@@ -21,8 +21,8 @@ EBM_ALWAYS_INLINE double ebm_node_score(double g, double h, double reg_alpha,
 }
 
 /* Find the best cut of a leaf. gradients, hessians and counts are prefix sums
- * X, for m in
- * [0, n_units]. A cut at m in [1, n_units) is valid when both children have
+ * over the leaf's units: entry m is the sum of units [0, m) of the leaf, for m
+ * in [0, n_units]. A cut at m in [1, n_units) is valid when both children have
  * min_samples_leaf rows and neither hessian sum is below min_hessian (NaN
  * passes, as in _best_split). Its gain is
  * (score(left) + score(right)) - score(leaf). Write the first valid cut with
