@@ -48,6 +48,19 @@ cdef struct PairSide:
     double* cut_sums             # (4 * capacity,) scratch of the cut scores for n_scores > 1
 
 
+# Buffers of the plain search, for one score per bin and dimensions that are
+# not nominal (see _pair_search.h).
+cdef struct PairPlainSearch:
+    double* table_gradients      # (table_size,) entry (s, p): the first dimension's value
+                                 # units [0, p) summed at second bin s, at
+                                 # ebm_pair_table_index(s, p, n_second - 1)
+    double* table_hessians       # (table_size,)
+    double* table_counts         # (table_size,)
+    double* side_scores          # (4 * capacity,) entry ((placement * 2 + side) * capacity + p):
+                                 # the side's score for the first cut at position p
+    Py_ssize_t* side_picks       # (4 * capacity,) the side's cut, as ebm_pair_pick_cut returns
+
+
 # Scratch buffers for pair updates. The dimension cut first takes either role,
 # so every per-dimension buffer is sized for the larger of the two dimensions.
 cdef struct PairWorkspace:
@@ -63,10 +76,13 @@ cdef struct PairWorkspace:
     PairHistogram running        # other dimension over the first value units passed so far
     Py_ssize_t* best_first_side    # (capacity,) 0 left, 1 right, -1 unseen, per first-dimension bin
     Py_ssize_t* best_second_child  # (2 * capacity,) 0 or 1, -1 unseen, per side and other-dimension bin
-    Py_ssize_t* row_leaves       # (capacity,) leaf of each cell in one row of the pair, or -1
+    Py_ssize_t* leaf_rows        # (9 * capacity,) the distinct rows of leaves of the pair's
+                                 # cells, each a leaf per cell or -1
     double* leaf_gradients       # (4 * n_scores,) leaf 2 * side + child
     double* leaf_hessians        # (4 * n_scores,)
     double* leaf_values          # (4 * n_scores,)
+    PairPlainSearch plain        # buffers of the plain search
+    bint reference_search        # whether to use the general search in every case
 
 
 cdef PairWorkspace* pair_workspace_create(Py_ssize_t max_bins_a, Py_ssize_t max_bins_b,

@@ -35,6 +35,16 @@ one dimension first costs about O(n_bins_first * n_bins_second), or
 O(n_bins_first * n_bins_second**2) when the second is nominal, whose units
 each side orders by counting, for each unit, the units with a lower key.
 
+With one score per bin and neither dimension nominal, the plain search runs
+in place of that general search. It builds, for each orientation, one table
+of running sums over the first dimension, and its kernel in
+``_pair_search.h`` scores the sides of four first cuts at once, one per
+vector lane. Every sum repeats the order and the operations of the general
+search, so both give bit-identical trees, leaf values and gains.
+``pair_update(reference_search=True)`` runs the general search in every case,
+which the tests use to compare the two. Compilers without the vector
+extensions of GCC and Clang always run the general search.
+
 Random splits (the smoothing rounds) take bins in plain order with the missing
 bin first. They ignore ``min_samples_leaf``, ``min_hessian``, nominal sorting
 and ``missing``. The dimension cut first is drawn uniformly among those with
@@ -53,6 +63,24 @@ from ._common cimport Rng, rng_below, rng_seed
 from ._splitting cimport (MISSING_GAIN, MISSING_HIGH, MISSING_LOW, MISSING_SEPARATE,
                           SortItem, SplitParams, _category_key, _compare_items,
                           _leaf_value, _node_score, _sort_score)
+
+cdef extern from "_pair_search.h" nogil:
+    enum:
+        EBM_PAIR_HALF
+        EBM_PAIR_HAS_PLAIN_SEARCH
+    Py_ssize_t ebm_pair_table_size(Py_ssize_t n_first, Py_ssize_t n_second)
+    int ebm_pair_cells_bounded(const double* cells, Py_ssize_t n_bins_a, Py_ssize_t n_bins_b,
+                               double limit)
+    void ebm_pair_cumulate(const double* cells, Py_ssize_t stride_first,
+                           Py_ssize_t stride_second, Py_ssize_t n_first, Py_ssize_t n_second,
+                           double* table)
+    void ebm_pair_score_group(
+        const double* group_g, const double* group_h, const double* group_c, int add_missing,
+        const double* missing_g, const double* missing_h, const double* missing_c,
+        const double* total_g, const double* total_h, const double* total_c,
+        Py_ssize_t n_units, Py_ssize_t n_low, Py_ssize_t n_high, double min_samples_leaf,
+        double min_hessian, double reg_alpha, double reg_lambda, int finite_sums,
+        double* scores, Py_ssize_t* picks)
 
 
 # Largest number of units of a nominal side ordered by counting ranks, which
@@ -158,6 +186,33 @@ cdef void _side_free(PairSide* side) noexcept nogil:
     free(side.cut_sums)
 
 
+cdef bint _plain_search_alloc(PairPlainSearch* plain, Py_ssize_t max_bins_a,
+                              Py_ssize_t max_bins_b, Py_ssize_t capacity) noexcept nogil:
+    # Either dimension may be cut first, so the tables take the larger of
+    # the two layouts.
+    cdef Py_ssize_t bins_a = max_bins_a if max_bins_a > 2 else 2
+    cdef Py_ssize_t bins_b = max_bins_b if max_bins_b > 2 else 2
+    cdef Py_ssize_t size_a_first = ebm_pair_table_size(bins_a, bins_b)
+    cdef Py_ssize_t size_b_first = ebm_pair_table_size(bins_b, bins_a)
+    cdef Py_ssize_t table_size = size_a_first if size_a_first > size_b_first else size_b_first
+    plain.table_gradients = <double*>malloc(table_size * sizeof(double))
+    plain.table_hessians = <double*>malloc(table_size * sizeof(double))
+    plain.table_counts = <double*>malloc(table_size * sizeof(double))
+    plain.side_scores = <double*>malloc(4 * capacity * sizeof(double))
+    plain.side_picks = <Py_ssize_t*>malloc(4 * capacity * sizeof(Py_ssize_t))
+    return (plain.table_gradients != NULL and plain.table_hessians != NULL
+            and plain.table_counts != NULL and plain.side_scores != NULL
+            and plain.side_picks != NULL)
+
+
+cdef void _plain_search_free(PairPlainSearch* plain) noexcept nogil:
+    free(plain.table_gradients)
+    free(plain.table_hessians)
+    free(plain.table_counts)
+    free(plain.side_scores)
+    free(plain.side_picks)
+
+
 cdef PairWorkspace* pair_workspace_create(Py_ssize_t max_bins_a, Py_ssize_t max_bins_b,
                                           Py_ssize_t n_scores) noexcept nogil:
     # calloc leaves every buffer pointer NULL, so a partial failure frees cleanly.
@@ -182,12 +237,14 @@ cdef PairWorkspace* pair_workspace_create(Py_ssize_t max_bins_a, Py_ssize_t max_
     ok = _histogram_alloc(&ws.running, capacity, n_scores) and ok
     ws.best_first_side = <Py_ssize_t*>malloc(capacity * sizeof(Py_ssize_t))
     ws.best_second_child = <Py_ssize_t*>malloc(2 * capacity * sizeof(Py_ssize_t))
-    ws.row_leaves = <Py_ssize_t*>malloc(capacity * sizeof(Py_ssize_t))
+    ws.leaf_rows = <Py_ssize_t*>malloc(9 * capacity * sizeof(Py_ssize_t))
     ws.leaf_gradients = <double*>malloc(4 * n_scores * sizeof(double))
     ws.leaf_hessians = <double*>malloc(4 * n_scores * sizeof(double))
     ws.leaf_values = <double*>malloc(4 * n_scores * sizeof(double))
+    ok = _plain_search_alloc(&ws.plain, max_bins_a, max_bins_b, capacity) and ok
+    ws.reference_search = False
     if (not ok or ws.best_first_side == NULL or ws.best_second_child == NULL
-            or ws.row_leaves == NULL or ws.leaf_gradients == NULL or ws.leaf_hessians == NULL
+            or ws.leaf_rows == NULL or ws.leaf_gradients == NULL or ws.leaf_hessians == NULL
             or ws.leaf_values == NULL):
         pair_workspace_free(ws)
         return NULL
@@ -207,10 +264,11 @@ cdef void pair_workspace_free(PairWorkspace* ws) noexcept nogil:
     _histogram_free(&ws.running)
     free(ws.best_first_side)
     free(ws.best_second_child)
-    free(ws.row_leaves)
+    free(ws.leaf_rows)
     free(ws.leaf_gradients)
     free(ws.leaf_hessians)
     free(ws.leaf_values)
+    _plain_search_free(&ws.plain)
     free(ws)
 
 
@@ -626,61 +684,6 @@ cdef Py_ssize_t _sorted_prefix(PairSide* side, Py_ssize_t n_bins, Py_ssize_t n_s
 
 cdef extern from *:
     """
-    /* Scoring and picking the best cut of one side, in C so that GCC on
-     * x86-64 Linux also compiles an AVX2 copy, which the loader picks on CPUs
-     * that have it. Elsewhere the portable copy is the only one. The AVX2 copy
-     * has no FMA, so both copies round every step alike. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-    #define EBM_PAIR_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
-    #else
-    #define EBM_PAIR_TARGET_CLONES
-    #endif
-    #if defined(__GNUC__)
-    #define EBM_PAIR_INLINE static inline __attribute__((always_inline))
-    #define EBM_PAIR_RESTRICT __restrict__
-    #elif defined(_MSC_VER)
-    #define EBM_PAIR_INLINE static __inline
-    #define EBM_PAIR_RESTRICT __restrict
-    #else
-    #define EBM_PAIR_INLINE static inline
-    #define EBM_PAIR_RESTRICT
-    #endif
-
-    /* Repeats the arithmetic of _node_score in _splitting.pxd step for step,
-     * so a change there must be made here too. */
-    EBM_PAIR_INLINE double ebm_pair_node_score(double g, double h, double reg_alpha,
-                                               double reg_lambda) {
-        double t = g > reg_alpha ? g - reg_alpha : (g < -reg_alpha ? g + reg_alpha : 0.0);
-        double denominator = h + reg_lambda;
-        return denominator <= 0.0 ? 0.0 : t * t / denominator;
-    }
-
-    /* ebm_pair_node_score with reg_alpha = reg_lambda = 0, with the same
-     * result: there g - 0 and g + 0 are g, a NaN g gives t = 0, and h + 0
-     * differs from h only for h = -0. */
-    EBM_PAIR_INLINE double ebm_pair_plain_node_score(double g, double h) {
-        double square = g == g ? g * g : 0.0;
-        return h <= 0.0 ? 0.0 : square / h;
-    }
-
-    /* Score of a cut with one score per bin, or -inf when a child is too
-     * small. Both node scores are computed either way, so that a loop of
-     * these has no branches. plain is reg_alpha == 0 && reg_lambda == 0. */
-    EBM_PAIR_INLINE double ebm_pair_cut_score(
-            double g_left, double h_left, double c_left, double g_total, double h_total,
-            double c_total, double min_samples_leaf, double min_hessian, double reg_alpha,
-            double reg_lambda, int plain) {
-        double h_right = h_total - h_left;
-        double score = plain
-            ? ebm_pair_plain_node_score(g_left, h_left)
-              + ebm_pair_plain_node_score(g_total - g_left, h_right)
-            : ebm_pair_node_score(g_left, h_left, reg_alpha, reg_lambda)
-              + ebm_pair_node_score(g_total - g_left, h_right, reg_alpha, reg_lambda);
-        int valid = !(c_left < min_samples_leaf) & !(c_total - c_left < min_samples_leaf)
-                    & (h_left >= min_hessian) & (h_right >= min_hessian);
-        return valid ? score : -INFINITY;
-    }
-
     /* Write to scores[m], for m in [0, n_cuts), the score of the cut whose
      * left child sums are base + prefix[m]. A base of 0 changes no sum, so
      * cuts without the missing bin on the left pass 0. Each loop below has a
@@ -1213,6 +1216,188 @@ cdef bint _search_first_dimension(
     return improved
 
 
+# Plain search ------------------------------------------------------------------------
+#
+# For one score per bin and two dimensions that are not nominal, the units of
+# each dimension are its value bins in order, so the sides of every first cut
+# come from one cumulative table of the first dimension. The group kernel of
+# _pair_search.h scores the sides of EBM_PAIR_HALF first cuts at once with
+# the arithmetic of the general search above, and the first cuts are then
+# compared in the same tie order, so both searches pick the same tree.
+
+cdef inline Py_ssize_t _plain_slot(int placement, Py_ssize_t side, Py_ssize_t position,
+                                   Py_ssize_t capacity) noexcept nogil:
+    # Index of one side's result for the first cut at position in
+    # side_scores and side_picks.
+    return ((0 if placement == MISSING_LOW else 2) + side) * capacity + position
+
+
+cdef inline bint _cell_is_empty(const double* sum_gradients, const double* sum_hessians,
+                                const double* counts, Py_ssize_t cell) noexcept nogil:
+    # As _bin_is_empty, for one cell of a histogram with one score.
+    return counts[cell] == 0.0 and sum_gradients[cell] == 0.0 and sum_hessians[cell] == 0.0
+
+
+cdef void _score_plain_sides(
+    Py_ssize_t n_second, Py_ssize_t n_low_positions, Py_ssize_t n_high_positions,
+    Py_ssize_t n_low_cuts, Py_ssize_t n_high_cuts, bint finite_sums,
+    const SplitParams* params, PairWorkspace* ws,
+) noexcept nogil:
+    # Store the best cut of both sides of the first cuts at positions
+    # 1..n_low_positions with the missing unit first and 1..n_high_positions
+    # with it last. Column group k of the tables holds positions
+    # k * EBM_PAIR_HALF + 1 onwards with the missing unit first and
+    # k * EBM_PAIR_HALF onwards with it last.
+    cdef PairPlainSearch* plain = &ws.plain
+    cdef Py_ssize_t group_size = (n_second - 1) * EBM_PAIR_HALF
+    cdef Py_ssize_t n_groups, group, lane, side, position, slot, offset, last
+    cdef int placement
+    cdef bint low
+    cdef double group_scores[2 * EBM_PAIR_HALF]
+    cdef Py_ssize_t group_picks[2 * EBM_PAIR_HALF]
+
+    for low in range(2):
+        placement = MISSING_LOW if low else MISSING_HIGH
+        last = n_low_positions if low else n_high_positions
+        if last == 0:
+            continue
+        n_groups = (last - 1) // EBM_PAIR_HALF + 1 if low else last // EBM_PAIR_HALF + 1
+        for group in range(n_groups):
+            offset = group * group_size
+            ebm_pair_score_group(
+                plain.table_gradients + offset, plain.table_hessians + offset,
+                plain.table_counts + offset, low, ws.missing_row.sum_gradients,
+                ws.missing_row.sum_hessians, ws.missing_row.counts, ws.total.sum_gradients,
+                ws.total.sum_hessians, ws.total.counts, n_second - 2, n_low_cuts, n_high_cuts,
+                params.min_samples_leaf, params.min_hessian, params.reg_alpha,
+                params.reg_lambda, finite_sums, group_scores, group_picks)
+            for lane in range(EBM_PAIR_HALF):
+                position = group * EBM_PAIR_HALF + lane + (1 if low else 0)
+                if position < 1 or position > last:
+                    continue
+                for side in range(2):
+                    slot = _plain_slot(placement, side, position, ws.capacity)
+                    plain.side_scores[slot] = group_scores[side * EBM_PAIR_HALF + lane]
+                    plain.side_picks[slot] = group_picks[side * EBM_PAIR_HALF + lane]
+
+
+cdef bint _plain_cut_wins(int placement, Py_ssize_t position, double parent_score,
+                          double* best_gain, const SplitParams* params,
+                          PairWorkspace* ws) noexcept nogil:
+    # The comparison of _try_first_cut, on the stored side scores. A NaN gain
+    # wins, as there.
+    cdef double gain
+    if not _cut_is_valid(&ws.first, ws.marginal, placement, position, 1, params):
+        return False
+    gain = (ws.plain.side_scores[_plain_slot(placement, 0, position, ws.capacity)]
+            + ws.plain.side_scores[_plain_slot(placement, 1, position, ws.capacity)]
+            ) - parent_score
+    if gain <= best_gain[0]:
+        return False
+    best_gain[0] = gain
+    return True
+
+
+cdef void _keep_plain_tree(Py_ssize_t n_first, Py_ssize_t n_second, int placement,
+                           Py_ssize_t position, const SplitParams* params,
+                           PairWorkspace* ws) noexcept nogil:
+    # Store the bin-to-leaf maps of the first cut at position, as
+    # _keep_best_tree does.
+    cdef SideCut cut
+    cdef Py_ssize_t side, picked
+    _assign_sides(&ws.first, n_first, placement, position, ws.best_first_side)
+    for side in range(2):
+        picked = ws.plain.side_picks[_plain_slot(placement, side, position, ws.capacity)]
+        cut.n_units = n_second - 2
+        cut.score = 0.0
+        cut.position = -1 if picked < 0 else picked // 2 + 1
+        cut.placement = MISSING_HIGH if picked >= 0 and picked % 2 == 1 else MISSING_LOW
+        _assign_side_children(&ws.sides[side], False, n_second, &cut, params,
+                              ws.best_second_child + side * ws.capacity)
+
+
+cdef bint _cells_bounded(const double* sum_gradients, const double* sum_hessians,
+                         const double* counts, Py_ssize_t n_bins_a,
+                         Py_ssize_t n_bins_b) noexcept nogil:
+    # Whether every cell outside the unseen row and column is so small that
+    # no sum the plain search forms can overflow or be NaN.
+    cdef double limit = 1e300 / <double>(n_bins_a * n_bins_b)
+    return (ebm_pair_cells_bounded(sum_gradients, n_bins_a, n_bins_b, limit)
+            and ebm_pair_cells_bounded(sum_hessians, n_bins_a, n_bins_b, limit)
+            and ebm_pair_cells_bounded(counts, n_bins_a, n_bins_b, limit))
+
+
+cdef bint _search_plain_first_dimension(
+    const double* sum_gradients, const double* sum_hessians, const double* counts,
+    Py_ssize_t n_first, Py_ssize_t n_second, Py_ssize_t stride_first,
+    Py_ssize_t stride_second, bint finite_sums, double parent_score, double* best_gain,
+    const SplitParams* params, PairWorkspace* ws,
+) noexcept nogil:
+    # _search_first_dimension for one score per bin and dimensions that are
+    # not nominal, with the same contract and result. finite_sums is the
+    # result of _cells_bounded.
+    cdef PairPlainSearch* plain = &ws.plain
+    cdef Py_ssize_t n_positions = n_first - 2
+    cdef Py_ssize_t n_units = n_second - 2
+    cdef bint try_low = params.missing != MISSING_HIGH
+    cdef bint try_high = params.missing != MISSING_LOW
+    cdef bint missing_row_empty = True
+    cdef bint missing_column_empty = True
+    cdef Py_ssize_t n_low_positions = 0
+    cdef Py_ssize_t n_high_positions = n_positions if try_high else 0
+    cdef Py_ssize_t n_low_cuts = n_units if try_low else 0
+    cdef Py_ssize_t n_high_cuts = n_units if try_high else 0
+    cdef Py_ssize_t first, second, cell, position
+    cdef Py_ssize_t best_position = -1
+    cdef int best_placement = MISSING_LOW
+
+    if n_positions < 1:
+        return False
+    _layout_value_units(ws.marginal, n_first, 1, False, params, &ws.first)
+    ebm_pair_cumulate(sum_gradients, stride_first, stride_second, n_first, n_second,
+                      plain.table_gradients)
+    ebm_pair_cumulate(sum_hessians, stride_first, stride_second, n_first, n_second,
+                      plain.table_hessians)
+    ebm_pair_cumulate(counts, stride_first, stride_second, n_first, n_second,
+                      plain.table_counts)
+    for second in range(n_second - 1):
+        cell = second * stride_second
+        ws.missing_row.sum_gradients[second] = sum_gradients[cell]
+        ws.missing_row.sum_hessians[second] = sum_hessians[cell]
+        ws.missing_row.counts[second] = counts[cell]
+        if not _cell_is_empty(sum_gradients, sum_hessians, counts, cell):
+            missing_row_empty = False
+    for first in range(n_first - 1):
+        if not _cell_is_empty(sum_gradients, sum_hessians, counts, first * stride_first):
+            missing_column_empty = False
+            break
+
+    # The skips of _search_first_dimension and _best_side_cut, which leave
+    # out only cuts that repeat an earlier one. With the whole missing column
+    # empty, the missing bin of every side is empty.
+    if try_low:
+        n_low_positions = n_positions if not try_high or not missing_row_empty else 1
+    if n_low_cuts > 1 and try_high and missing_column_empty:
+        n_low_cuts = 1
+    _score_plain_sides(n_second, n_low_positions, n_high_positions, n_low_cuts,
+                       n_high_cuts, finite_sums, params, ws)
+
+    for position in range(1, n_positions + 1):
+        if (position <= n_low_positions
+                and _plain_cut_wins(MISSING_LOW, position, parent_score, best_gain, params, ws)):
+            best_placement = MISSING_LOW
+            best_position = position
+        if (position <= n_high_positions
+                and _plain_cut_wins(MISSING_HIGH, position, parent_score, best_gain, params,
+                                    ws)):
+            best_placement = MISSING_HIGH
+            best_position = position
+    if best_position < 0:
+        return False
+    _keep_plain_tree(n_first, n_second, best_placement, best_position, params, ws)
+    return True
+
+
 # Random splits --------------------------------------------------------------------
 
 cdef void _draw_random_tree(Py_ssize_t n_first, Py_ssize_t n_second, Rng* rng,
@@ -1236,27 +1421,41 @@ cdef void _draw_random_tree(Py_ssize_t n_first, Py_ssize_t n_second, Rng* rng,
 
 # Leaves ----------------------------------------------------------------------------
 
-cdef void _row_leaves(Py_ssize_t a, Py_ssize_t n_bins_b, bint first_is_b,
-                      PairWorkspace* ws) noexcept nogil:
-    # Write to row_leaves the leaf 2 * side + child of every cell (a, b), or
-    # -1 for the unseen row or column. The maps in ws index the first
-    # dimension, which is b when first_is_b.
-    cdef Py_ssize_t b, side, child
-    cdef const Py_ssize_t* children
+cdef void _fill_leaf_rows(Py_ssize_t n_bins_b, bint first_is_b,
+                          PairWorkspace* ws) noexcept nogil:
+    # Write to leaf_rows every distinct row of leaves: the leaf 2 * side +
+    # child of each cell (a, b), or -1 for the unseen row or column. The maps
+    # in ws index the first dimension, which is b when first_is_b. A row
+    # depends only on the side of a (first_is_b false), or on the children
+    # that a takes on either side (first_is_b), so there are at most 9 rows.
+    cdef Py_ssize_t row_idx, b, side, child
+    cdef Py_ssize_t children[2]
+    cdef Py_ssize_t* row
     if first_is_b:
-        for b in range(n_bins_b):
-            side = ws.best_first_side[b]
-            child = -1 if side < 0 else ws.best_second_child[side * ws.capacity + a]
-            ws.row_leaves[b] = -1 if child < 0 else 2 * side + child
+        for row_idx in range(9):
+            children[0] = row_idx // 3 - 1
+            children[1] = row_idx % 3 - 1
+            row = ws.leaf_rows + row_idx * ws.capacity
+            for b in range(n_bins_b):
+                side = ws.best_first_side[b]
+                child = -1 if side < 0 else children[side]
+                row[b] = -1 if child < 0 else 2 * side + child
         return
-    side = ws.best_first_side[a]
-    if side < 0:
+    for row_idx in range(3):
+        side = row_idx - 1
+        row = ws.leaf_rows + row_idx * ws.capacity
         for b in range(n_bins_b):
-            ws.row_leaves[b] = -1
-        return
-    children = ws.best_second_child + side * ws.capacity
-    for b in range(n_bins_b):
-        ws.row_leaves[b] = -1 if children[b] < 0 else 2 * side + children[b]
+            child = -1 if side < 0 else ws.best_second_child[side * ws.capacity + b]
+            row[b] = -1 if child < 0 else 2 * side + child
+
+
+cdef inline const Py_ssize_t* _row_leaves(Py_ssize_t a, bint first_is_b,
+                                          const PairWorkspace* ws) noexcept nogil:
+    # The leaves of the cells (a, b) of row a, from _fill_leaf_rows.
+    if first_is_b:
+        return ws.leaf_rows + ((ws.best_second_child[a] + 1) * 3
+                               + ws.best_second_child[ws.capacity + a] + 1) * ws.capacity
+    return ws.leaf_rows + (ws.best_first_side[a] + 1) * ws.capacity
 
 
 cdef void _sum_leaves_one(const double* sum_gradients, const double* sum_hessians,
@@ -1267,20 +1466,21 @@ cdef void _sum_leaves_one(const double* sum_gradients, const double* sum_hessian
     cdef Py_ssize_t a, b, cell
     cdef double g0 = 0.0, g1 = 0.0, g2 = 0.0, g3 = 0.0
     cdef double h0 = 0.0, h1 = 0.0, h2 = 0.0, h3 = 0.0
+    cdef const Py_ssize_t* row_leaves
     for a in range(n_bins_a):
-        _row_leaves(a, n_bins_b, first_is_b, ws)
+        row_leaves = _row_leaves(a, first_is_b, ws)
         for b in range(n_bins_b):
             cell = a * n_bins_b + b
-            if ws.row_leaves[b] == 0:
+            if row_leaves[b] == 0:
                 g0 = g0 + sum_gradients[cell]
                 h0 = h0 + sum_hessians[cell]
-            elif ws.row_leaves[b] == 1:
+            elif row_leaves[b] == 1:
                 g1 = g1 + sum_gradients[cell]
                 h1 = h1 + sum_hessians[cell]
-            elif ws.row_leaves[b] == 2:
+            elif row_leaves[b] == 2:
                 g2 = g2 + sum_gradients[cell]
                 h2 = h2 + sum_hessians[cell]
-            elif ws.row_leaves[b] == 3:
+            elif row_leaves[b] == 3:
                 g3 = g3 + sum_gradients[cell]
                 h3 = h3 + sum_hessians[cell]
     ws.leaf_gradients[0] = g0
@@ -1305,7 +1505,9 @@ cdef double _write_leaves(
     cdef Py_ssize_t a, b, cell, leaf, k
     cdef double score_sum = 0.0, side_score
     cdef double value_of_leaf[5]
+    cdef const Py_ssize_t* row_leaves
 
+    _fill_leaf_rows(n_bins_b, first_is_b, ws)
     if n_scores == 1:
         _sum_leaves_one(sum_gradients, sum_hessians, n_bins_a, n_bins_b, first_is_b, ws)
     else:
@@ -1313,9 +1515,9 @@ cdef double _write_leaves(
             ws.leaf_gradients[k] = 0.0
             ws.leaf_hessians[k] = 0.0
         for a in range(n_bins_a):
-            _row_leaves(a, n_bins_b, first_is_b, ws)
+            row_leaves = _row_leaves(a, first_is_b, ws)
             for b in range(n_bins_b):
-                leaf = ws.row_leaves[b]
+                leaf = row_leaves[b]
                 if leaf < 0:
                     continue
                 cell = a * n_bins_b + b
@@ -1334,14 +1536,14 @@ cdef double _write_leaves(
         for leaf in range(4):
             value_of_leaf[leaf + 1] = ws.leaf_values[leaf]
         for a in range(n_bins_a):
-            _row_leaves(a, n_bins_b, first_is_b, ws)
+            row_leaves = _row_leaves(a, first_is_b, ws)
             for b in range(n_bins_b):
-                update[a * n_bins_b + b] = value_of_leaf[ws.row_leaves[b] + 1]
+                update[a * n_bins_b + b] = value_of_leaf[row_leaves[b] + 1]
     else:
         for a in range(n_bins_a):
-            _row_leaves(a, n_bins_b, first_is_b, ws)
+            row_leaves = _row_leaves(a, first_is_b, ws)
             for b in range(n_bins_b):
-                leaf = ws.row_leaves[b]
+                leaf = row_leaves[b]
                 cell = a * n_bins_b + b
                 for k in range(n_scores):
                     update[cell * n_scores + k] = (
@@ -1456,6 +1658,9 @@ cdef double find_pair_update(
     cdef bint found = False
     cdef bint a_can_cut = n_bins_a >= 3
     cdef bint b_can_cut = n_bins_b >= 3
+    cdef bint found_b, finite_sums
+    cdef bint plain_search = (EBM_PAIR_HAS_PLAIN_SEARCH and ws.n_scores == 1 and not nominal_a
+                              and not nominal_b and not ws.reference_search)
 
     if random_splits:
         # Both dimensions have n_bins - 1 units (missing first, no unseen).
@@ -1474,14 +1679,26 @@ cdef double find_pair_update(
 
     ws.marginal = &ws.rows
     ws.total = &ws.columns
-    found = _search_first_dimension(
-        sum_gradients, sum_hessians, counts, n_bins_a, n_bins_b, n_bins_b, 1,
-        nominal_a, nominal_b, parent_score, &best_gain, params, ws)
+    if plain_search:
+        finite_sums = _cells_bounded(sum_gradients, sum_hessians, counts, n_bins_a, n_bins_b)
+        found = _search_plain_first_dimension(
+            sum_gradients, sum_hessians, counts, n_bins_a, n_bins_b, n_bins_b, 1,
+            finite_sums, parent_score, &best_gain, params, ws)
+    else:
+        found = _search_first_dimension(
+            sum_gradients, sum_hessians, counts, n_bins_a, n_bins_b, n_bins_b, 1,
+            nominal_a, nominal_b, parent_score, &best_gain, params, ws)
     ws.marginal = &ws.columns
     ws.total = &ws.rows
-    if _search_first_dimension(
+    if plain_search:
+        found_b = _search_plain_first_dimension(
             sum_gradients, sum_hessians, counts, n_bins_b, n_bins_a, 1, n_bins_b,
-            nominal_b, nominal_a, parent_score, &best_gain, params, ws):
+            finite_sums, parent_score, &best_gain, params, ws)
+    else:
+        found_b = _search_first_dimension(
+            sum_gradients, sum_hessians, counts, n_bins_b, n_bins_a, 1, n_bins_b,
+            nominal_b, nominal_a, parent_score, &best_gain, params, ws)
+    if found_b:
         found = True
         first_is_b = True
     if not found:
@@ -1503,7 +1720,7 @@ def pair_update(sum_gradients, sum_hessians, counts, bint nominal_a=False,
                 double min_samples_leaf=0.0, double min_hessian=0.0, double reg_alpha=0.0,
                 double reg_lambda=0.0, double max_delta_step=0.0,
                 double min_cat_samples=0.0, double cat_smooth=0.0, str missing="separate",
-                unsigned long long seed=0):
+                unsigned long long seed=0, bint reference_search=False):
     """Find the update of one pair term from its histogram, from Python.
 
     Parameters
@@ -1521,6 +1738,10 @@ def pair_update(sum_gradients, sum_hessians, counts, bint nominal_a=False,
         As in the estimators. ``missing="separate"`` acts as ``"gain"``.
     seed : int
         Seed of the generator used when ``random_splits`` is true.
+    reference_search : bool
+        Whether to use the general search also for one score per bin and
+        dimensions that are not nominal, where the faster plain search runs
+        by default. Both give the same result, and tests compare them.
 
     Returns
     -------
@@ -1573,6 +1794,7 @@ def pair_update(sum_gradients, sum_hessians, counts, bint nominal_a=False,
     cdef PairWorkspace* ws = pair_workspace_create(n_bins_a, n_bins_b, n_scores)
     if ws == NULL:
         raise MemoryError()
+    ws.reference_search = reference_search
     try:
         gain = find_pair_update(&gradient_view[0], &hessian_view[0], &count_view[0],
                                 n_bins_a, n_bins_b, nominal_a, nominal_b, random_splits,
