@@ -1711,6 +1711,10 @@ cdef double find_pair_update(
     return best_gain
 
 
+# Whether this build has the plain search, which needs the vector extensions
+# of GCC and Clang.
+HAS_PLAIN_SEARCH = bool(EBM_PAIR_HAS_PLAIN_SEARCH)
+
 _MISSING_MODES = {"separate": MISSING_SEPARATE, "low": MISSING_LOW,
                   "high": MISSING_HIGH, "gain": MISSING_GAIN}
 
