@@ -128,55 +128,6 @@ static int ebm_pair_cells_bounded(const double* cells, Py_ssize_t n_bins_a,
     return !out_of_bounds;
 }
 
-/* Write the cumulative table of one field (gradients, hessians or counts)
- * of the cells: entry (s, p), for the second dimension's bins s in
- * [0, n_second - 1), is cell (1, s) + ... + cell (p, s) added in order to 0,
- * as the general search's running histogram adds them. Cell (first, second)
- * is at first * stride_first + second * stride_second. Columns past
- * n_first - 2 in the last group are 0, so reading them is harmless. */
-static void ebm_pair_cumulate(const double* cells, Py_ssize_t stride_first,
-                              Py_ssize_t stride_second, Py_ssize_t n_first,
-                              Py_ssize_t n_second, double* table) {
-    Py_ssize_t n_rows = n_second - 1;
-    Py_ssize_t n_columns = ebm_pair_table_size(n_first, n_second) / n_rows;
-    Py_ssize_t first, second, column;
-    for (second = 0; second < n_rows; second++) {
-        table[ebm_pair_table_index(second, 0, n_rows)] = 0.0;
-        for (column = n_first - 1; column < n_columns; column++) {
-            table[ebm_pair_table_index(second, column, n_rows)] = 0.0;
-        }
-    }
-    if (stride_first != 1) {
-        /* The outer loop runs over the first dimension, so that the
-         * additions of one column are independent and do not wait on each
-         * other. */
-        for (first = 1; first < n_first - 1; first++) {
-            double* column_now = table + ebm_pair_table_index(0, first, n_rows);
-            const double* column_before = table + ebm_pair_table_index(0, first - 1, n_rows);
-            const double* cells_now = cells + first * stride_first;
-            for (second = 0; second < n_rows; second++) {
-                column_now[second * EBM_PAIR_HALF] = column_before[second * EBM_PAIR_HALF]
-                                                     + cells_now[second * stride_second];
-            }
-        }
-        return;
-    }
-    /* With the first dimension contiguous in the cells, each row of the
-     * table is a running sum along contiguous cells. Four rows at a time
-     * keep four independent additions in flight. */
-    for (second = 0; second < n_rows; second += 4) {
-        Py_ssize_t n_together = n_rows - second < 4 ? n_rows - second : 4;
-        double sums[4] = {0.0, 0.0, 0.0, 0.0};
-        Py_ssize_t row;
-        for (first = 1; first < n_first - 1; first++) {
-            for (row = 0; row < n_together; row++) {
-                sums[row] = sums[row] + cells[(second + row) * stride_second + first];
-                table[ebm_pair_table_index(second + row, first, n_rows)] = sums[row];
-            }
-        }
-    }
-}
-
 #if defined(__GNUC__)
 #define EBM_PAIR_HAS_PLAIN_SEARCH 1
 
@@ -194,6 +145,10 @@ EBM_PAIR_INLINE ebm_pair_v4d ebm_pair_load4(const double* values) {
     return vector;
 }
 
+EBM_PAIR_INLINE void ebm_pair_store4(double* values, ebm_pair_v4d vector) {
+    memcpy(values, &vector, sizeof(vector));
+}
+
 EBM_PAIR_INLINE ebm_pair_v4d ebm_pair_broadcast4(double value) {
     ebm_pair_v4d vector = {value, value, value, value};
     return vector;
@@ -202,6 +157,128 @@ EBM_PAIR_INLINE ebm_pair_v4d ebm_pair_broadcast4(double value) {
 EBM_PAIR_INLINE ebm_pair_v4d ebm_pair_select4(ebm_pair_v4i mask, ebm_pair_v4d if_set,
                                               ebm_pair_v4d if_clear) {
     return (ebm_pair_v4d)(((ebm_pair_v4i)if_set & mask) | ((ebm_pair_v4i)if_clear & ~mask));
+}
+
+#if defined(__clang__)
+#define EBM_PAIR_SHUFFLE(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define EBM_PAIR_SHUFFLE(a, b, i, j, k, l) \
+    __builtin_shuffle(a, b, (ebm_pair_v4i){i, j, k, l})
+#endif
+
+/* Transpose the 4 x 4 matrix whose rows are m[0..3]. */
+EBM_PAIR_INLINE void ebm_pair_transpose4(ebm_pair_v4d* m) {
+    ebm_pair_v4d t0 = EBM_PAIR_SHUFFLE(m[0], m[1], 0, 4, 2, 6);
+    ebm_pair_v4d t1 = EBM_PAIR_SHUFFLE(m[0], m[1], 1, 5, 3, 7);
+    ebm_pair_v4d t2 = EBM_PAIR_SHUFFLE(m[2], m[3], 0, 4, 2, 6);
+    ebm_pair_v4d t3 = EBM_PAIR_SHUFFLE(m[2], m[3], 1, 5, 3, 7);
+    m[0] = EBM_PAIR_SHUFFLE(t0, t2, 0, 1, 4, 5);
+    m[1] = EBM_PAIR_SHUFFLE(t1, t3, 0, 1, 4, 5);
+    m[2] = EBM_PAIR_SHUFFLE(t0, t2, 2, 3, 6, 7);
+    m[3] = EBM_PAIR_SHUFFLE(t1, t3, 2, 3, 6, 7);
+}
+
+/* Cells (first, first_row + lane) for lane in [0, 4), with 0 for rows at or
+ * past n_rows. */
+EBM_PAIR_INLINE ebm_pair_v4d ebm_pair_column4(const double* cells, Py_ssize_t stride_first,
+                                              Py_ssize_t stride_second, Py_ssize_t first,
+                                              Py_ssize_t first_row, Py_ssize_t n_rows) {
+    const double* column = cells + first * stride_first + first_row * stride_second;
+    double values[EBM_PAIR_HALF];
+    int lane;
+    for (lane = 0; lane < EBM_PAIR_HALF; lane++) {
+        values[lane] = first_row + lane < n_rows ? column[lane * stride_second] : 0.0;
+    }
+    /* Built from four values, not lane by lane, which would make the vector
+     * wait on four stores. */
+    return (ebm_pair_v4d){values[0], values[1], values[2], values[3]};
+}
+
+/* ebm_pair_column4 for first + j, j in [0, 4), into block[j]. */
+EBM_PAIR_INLINE void ebm_pair_load_cells4(const double* cells, Py_ssize_t stride_first,
+                                          Py_ssize_t stride_second, Py_ssize_t first,
+                                          Py_ssize_t first_row, Py_ssize_t n_rows,
+                                          ebm_pair_v4d* block) {
+    const double* corner = cells + first * stride_first + first_row * stride_second;
+    int j;
+    if (n_rows - first_row >= EBM_PAIR_HALF && stride_second == 1) {
+        for (j = 0; j < EBM_PAIR_HALF; j++) {
+            block[j] = ebm_pair_load4(corner + j * stride_first);
+        }
+        return;
+    }
+    if (n_rows - first_row >= EBM_PAIR_HALF && stride_first == 1) {
+        /* Rows of the cells run along the first dimension here. */
+        for (j = 0; j < EBM_PAIR_HALF; j++) {
+            block[j] = ebm_pair_load4(corner + j * stride_second);
+        }
+        ebm_pair_transpose4(block);
+        return;
+    }
+    for (j = 0; j < EBM_PAIR_HALF; j++) {
+        block[j] = ebm_pair_column4(cells, stride_first, stride_second, first + j, first_row,
+                                    n_rows);
+    }
+}
+
+/* Write the cumulative table of one field (gradients, hessians or counts)
+ * of the cells: entry (s, p), for the second dimension's bins s in
+ * [0, n_second - 1), is cell (1, s) + ... + cell (p, s) added in order to 0,
+ * as the general search's running histogram adds them. Cell (first, second)
+ * is at first * stride_first + second * stride_second. Columns past n_first - 2 in the last group are 0, so
+ * reading them is harmless.
+ *
+ * Four rows go together in one vector, which runs along the first
+ * dimension, and a 4 x 4 transpose turns four such columns into the rows
+ * of a group. */
+EBM_PAIR_TARGET_CLONES
+static void ebm_pair_cumulate(const double* cells, Py_ssize_t stride_first,
+                              Py_ssize_t stride_second, Py_ssize_t n_first,
+                              Py_ssize_t n_second, double* table) {
+    const ebm_pair_v4d zero = {0.0, 0.0, 0.0, 0.0};
+    Py_ssize_t n_rows = n_second - 1;
+    Py_ssize_t n_groups = ebm_pair_table_size(n_first, n_second) / (n_rows * EBM_PAIR_HALF);
+    Py_ssize_t first_row, group, row;
+    int j;
+    for (first_row = 0; first_row < n_rows; first_row += EBM_PAIR_HALF) {
+        ebm_pair_v4d running = zero;
+        for (group = 0; group < n_groups; group++) {
+            ebm_pair_v4d block[EBM_PAIR_HALF];
+            double* group_rows = table + group * n_rows * EBM_PAIR_HALF;
+            Py_ssize_t first = group * EBM_PAIR_HALF;
+            if (first >= 1 && first + EBM_PAIR_HALF <= n_first - 1) {
+                ebm_pair_load_cells4(cells, stride_first, stride_second, first, first_row,
+                                     n_rows, block);
+                for (j = 0; j < EBM_PAIR_HALF; j++) {
+                    running = running + block[j];
+                    block[j] = running;
+                }
+            } else {
+                /* Column 0 and the columns past n_first - 2 are 0. */
+                for (j = 0; j < EBM_PAIR_HALF; j++) {
+                    if (first + j >= 1 && first + j < n_first - 1) {
+                        running = running + ebm_pair_column4(cells, stride_first, stride_second,
+                                                             first + j, first_row, n_rows);
+                        block[j] = running;
+                    } else {
+                        block[j] = zero;
+                    }
+                }
+            }
+            ebm_pair_transpose4(block);
+            if (first_row + EBM_PAIR_HALF <= n_rows) {
+                /* Fixed stores, which leave block in registers. */
+                ebm_pair_store4(group_rows + first_row * EBM_PAIR_HALF, block[0]);
+                ebm_pair_store4(group_rows + (first_row + 1) * EBM_PAIR_HALF, block[1]);
+                ebm_pair_store4(group_rows + (first_row + 2) * EBM_PAIR_HALF, block[2]);
+                ebm_pair_store4(group_rows + (first_row + 3) * EBM_PAIR_HALF, block[3]);
+                continue;
+            }
+            for (row = 0; first_row + row < n_rows; row++) {
+                ebm_pair_store4(group_rows + (first_row + row) * EBM_PAIR_HALF, block[row]);
+            }
+        }
+    }
 }
 
 /* ebm_pair_node_score and ebm_pair_plain_node_score lane by lane. */
@@ -451,6 +528,7 @@ static void ebm_pair_score_group(
 #define EBM_PAIR_HAS_PLAIN_SEARCH 0
 
 /* Never called: without vector extensions the plain search is off. */
+#define ebm_pair_cumulate(...) ((void)0)
 #define ebm_pair_score_group(...) ((void)0)
 #endif
 
