@@ -1,11 +1,17 @@
 """Time the pair-term kernel ``ebm._core._pair_update.pair_update`` per call.
 
 Each case builds one random pair histogram. Cells hold 0 to 20 rows, and about
-a fifth of them are empty. The missing row and column hold rows too, and the
-unseen row and column hold none. Gradients are drawn like sums of logistic-loss
-gradients, and hessians are 0.05 to 0.25 per row. The search uses ``min_samples_leaf=4``
-and ``missing="separate"``, as the estimators do by default, and the defaults
-of ``pair_update`` otherwise (no regularisation, ``min_cat_samples=0``).
+a fifth of them are empty. The missing row and column hold rows too, except in
+the cases marked "no missing", where they are empty, as for features without
+missing values. The unseen row and column hold none. Gradients are drawn like
+sums of logistic-loss gradients, and hessians are 0.05 to 0.25 per row. The
+search uses ``min_samples_leaf=4`` and ``missing="separate"``, as the
+estimators do by default, and the defaults of ``pair_update`` otherwise (no
+regularisation, ``min_cat_samples=0``).
+
+With one score and neither dimension nominal, ``pair_update`` runs the plain
+search, and the other cases run the general search. ``--reference-search``
+times the general search in every case.
 
 For each case the script calls ``pair_update`` ``--calls`` times in a loop,
 repeats that ``--repeats`` times and prints the median microseconds per call.
@@ -31,22 +37,25 @@ import numpy as np
 
 from ebm._core._pair_update import pair_update
 
-# (label, n_bins_a, n_bins_b, n_scores, nominal_a, nominal_b)
+# (label, n_bins_a, n_bins_b, n_scores, nominal_a, nominal_b, missing_rows)
 CASES = [
-    ("64x64", 64, 64, 1, False, False),
-    ("64x64 nominal a", 64, 64, 1, True, False),
-    ("8x64", 8, 64, 1, False, False),
-    ("256x4", 256, 4, 1, False, False),
-    ("32x64 nominal a", 32, 64, 1, True, False),
-    ("64x64 n_scores 3", 64, 64, 3, False, False),
+    ("64x64", 64, 64, 1, False, False, True),
+    ("64x64 nominal a", 64, 64, 1, True, False, True),
+    ("8x64", 8, 64, 1, False, False, True),
+    ("256x4", 256, 4, 1, False, False, True),
+    ("32x64 nominal a", 32, 64, 1, True, False, True),
+    ("64x64 n_scores 3", 64, 64, 3, False, False, True),
+    ("64x64 no missing", 64, 64, 1, False, False, False),
+    ("32x64 no missing", 32, 64, 1, False, False, False),
 ]
 SEARCH_PARAMS = {"min_samples_leaf": 4.0, "missing": "separate"}
 
 
-def random_histogram(n_bins_a, n_bins_b, n_scores, seed):
+def random_histogram(n_bins_a, n_bins_b, n_scores, seed, missing_rows=True):
     """Return (sum_gradients, sum_hessians, counts) of a random pair histogram.
 
     sum_gradients and sum_hessians have shape (n_bins_a, n_bins_b, n_scores).
+    Without ``missing_rows`` the missing row and column are empty.
     """
     rng = np.random.default_rng(seed)
     counts = rng.integers(0, 21, (n_bins_a, n_bins_b)).astype(np.float64)
@@ -60,35 +69,40 @@ def random_histogram(n_bins_a, n_bins_b, n_scores, seed):
     sum_gradients = (rng.normal(0.0, 0.5, (n_bins_a, n_bins_b, n_scores))
                      * np.sqrt(counts)[..., None]
                      + rng.uniform(-0.2, 0.2, (1, n_bins_b, n_scores)) * counts[..., None])
+    if not missing_rows:
+        for cells in (sum_gradients, sum_hessians, counts):
+            cells[0] = 0.0
+            cells[:, 0] = 0.0
     return sum_gradients, sum_hessians, counts
 
 
-def time_per_call(kernel, histogram, nominal_a, nominal_b, calls, repeats):
+def time_per_call(kernel, histogram, nominal_a, nominal_b, calls, repeats, search_params):
     """Return the median over ``repeats`` of the seconds per call of ``calls`` calls."""
     sum_gradients, sum_hessians, counts = histogram
     # Untimed calls first, so that caches and the CPU clock settle.
     warm_up_end = time.perf_counter() + 0.2
     while time.perf_counter() < warm_up_end:
         kernel(sum_gradients, sum_hessians, counts, nominal_a=nominal_a, nominal_b=nominal_b,
-               **SEARCH_PARAMS)
+               **search_params)
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(calls):
             kernel(sum_gradients, sum_hessians, counts, nominal_a=nominal_a,
-                   nominal_b=nominal_b, **SEARCH_PARAMS)
+                   nominal_b=nominal_b, **search_params)
         samples.append((time.perf_counter() - start) / calls)
     return statistics.median(samples)
 
 
-def measure(kernel, calls, repeats, seed=0):
+def measure(kernel, calls, repeats, seed=0, search_params=SEARCH_PARAMS):
     """Return (overhead, rows): the 3 x 3 time and (label, raw, net) per case, in microseconds."""
     overhead = 1e6 * time_per_call(kernel, random_histogram(3, 3, 1, seed), False, False,
-                                   calls, repeats)
+                                   calls, repeats, search_params)
     rows = []
-    for label, n_bins_a, n_bins_b, n_scores, nominal_a, nominal_b in CASES:
-        histogram = random_histogram(n_bins_a, n_bins_b, n_scores, seed)
-        raw = 1e6 * time_per_call(kernel, histogram, nominal_a, nominal_b, calls, repeats)
+    for label, n_bins_a, n_bins_b, n_scores, nominal_a, nominal_b, missing_rows in CASES:
+        histogram = random_histogram(n_bins_a, n_bins_b, n_scores, seed, missing_rows)
+        raw = 1e6 * time_per_call(kernel, histogram, nominal_a, nominal_b, calls, repeats,
+                                  search_params)
         rows.append((label, raw, raw - overhead))
     return overhead, rows
 
@@ -101,9 +115,14 @@ def main():
                         help="timings per case; the median is printed (default 21)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the random histograms (default 0)")
+    parser.add_argument("--reference-search", action="store_true",
+                        help="time the general search also where the plain search would run")
     args = parser.parse_args()
 
-    overhead, rows = measure(pair_update, args.calls, args.repeats, args.seed)
+    search_params = dict(SEARCH_PARAMS)
+    if args.reference_search:
+        search_params["reference_search"] = True
+    overhead, rows = measure(pair_update, args.calls, args.repeats, args.seed, search_params)
     print(f"3x3 call (wrapper overhead): {overhead:8.1f} us")
     print(f"{'case':<20} {'us/call':>9} {'net us':>9}")
     for label, raw, net in rows:

@@ -3,10 +3,10 @@
  * Elsewhere the portable copy is the only one. The AVX2 copy has no FMA, so
  * both copies round every step alike.
  *
- * The helpers and macros below serve both searches of _pair_update.pyx: the
- * general one, which scores the cuts of one side at a time, and the plain
- * search for one score per bin and dimensions that are not nominal, which
- * scores the sides of EBM_PAIR_HALF first cuts at once.
+ * The helpers and macros below serve both searches of _pair_update.pyx. The
+ * general search scores the cuts of one side at a time. The plain search,
+ * for one score per bin and dimensions that are not nominal, scores the
+ * sides of EBM_PAIR_HALF first cuts at once.
  */
 #ifndef EBM_PAIR_SEARCH_H
 #define EBM_PAIR_SEARCH_H
@@ -72,15 +72,20 @@ EBM_PAIR_INLINE double ebm_pair_cut_score(
  * where the value units of each dimension are its bins 1..n_bins-2 in bin
  * order. A first cut at position p with the missing unit last puts value
  * units [0, p) on the left side, and with it first also the missing bin.
- * The left side's histogram over the second dimension is then column p of a
- * cumulative table, entry (s, p) the sum over units [0, p) of the cells at
- * second bin s, plus the missing row for the missing unit first. The table
- * is built once per orientation and stored in groups of EBM_PAIR_HALF
- * adjacent columns, each group row after row. The cuts at positions
- * 4k+1..4k+4 with the missing unit first and those at 4k..4k+3 with it last
- * both read group k (position 0 is no cut), and one call of
+ * Entry (s, p) of a cumulative table is the sum over units [0, p) of the
+ * cells at second bin s. So column p of the table is the left side's
+ * histogram over the second dimension, plus the missing row for the missing
+ * unit first. The table is built once per orientation and stored in groups
+ * of EBM_PAIR_HALF adjacent columns, each group row after row. The cuts at
+ * positions 4k+1..4k+4 with the missing unit first and those at 4k..4k+3
+ * with it last both read group k (position 0 is no cut). One call of
  * ebm_pair_score_group scores the sides of the four cuts of one group and
  * one placement, one cut per vector lane.
+ *
+ * The general search skips the cuts that repeat an earlier one because a
+ * side's missing bin is empty. The plain search skips them only when the
+ * whole missing column is empty, and otherwise scores them too. A repeat
+ * loses every tie to the earlier cut, so the result is the same.
  *
  * Every sum repeats, lane by lane, the order and the operations of the
  * general search in _pair_update.pyx: the running histogram that starts at 0
@@ -349,7 +354,7 @@ typedef struct {
 } ebm_pair_side4;
 
 /* Score, for every lane of a side, the cut at position m + 1 with the
- * missing unit first (low) or last (high), when the running prefix sums
+ * missing unit first (low) or last (high). The running prefix sums must
  * hold value units [0, m) for low and [0, m + 1) for high. Cut indices are
  * those of ebm_pair_pick_cut: 2 m for low and 2 m + 1 for high. */
 EBM_PAIR_INLINE void ebm_pair_score_cut4(ebm_pair_side4* side, Py_ssize_t m, int low,
