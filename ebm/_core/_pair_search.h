@@ -226,12 +226,47 @@ EBM_PAIR_INLINE void ebm_pair_load_cells4(const double* cells, Py_ssize_t stride
     }
 }
 
+/* Add four whole columns of four whole rows of the cells, the corner cell
+ * at ``corner``, to ``running`` in column order, store the four sums as the
+ * four table rows at ``rows`` and return the last. Whole blocks take this
+ * path, without the edge checks of ebm_pair_cumulate. */
+EBM_PAIR_INLINE ebm_pair_v4d ebm_pair_cumulate_block4(const double* corner,
+                                                      Py_ssize_t stride_first,
+                                                      Py_ssize_t stride_second,
+                                                      ebm_pair_v4d running, double* rows) {
+    ebm_pair_v4d block[EBM_PAIR_HALF];
+    if (stride_second == 1) {
+        block[0] = ebm_pair_load4(corner);
+        block[1] = ebm_pair_load4(corner + stride_first);
+        block[2] = ebm_pair_load4(corner + 2 * stride_first);
+        block[3] = ebm_pair_load4(corner + 3 * stride_first);
+    } else {
+        /* Rows of the cells run along the first dimension here. */
+        block[0] = ebm_pair_load4(corner);
+        block[1] = ebm_pair_load4(corner + stride_second);
+        block[2] = ebm_pair_load4(corner + 2 * stride_second);
+        block[3] = ebm_pair_load4(corner + 3 * stride_second);
+        ebm_pair_transpose4(block);
+    }
+    block[0] = running + block[0];
+    block[1] = block[0] + block[1];
+    block[2] = block[1] + block[2];
+    block[3] = block[2] + block[3];
+    running = block[3];
+    ebm_pair_transpose4(block);
+    ebm_pair_store4(rows, block[0]);
+    ebm_pair_store4(rows + EBM_PAIR_HALF, block[1]);
+    ebm_pair_store4(rows + 2 * EBM_PAIR_HALF, block[2]);
+    ebm_pair_store4(rows + 3 * EBM_PAIR_HALF, block[3]);
+    return running;
+}
+
 /* Write the cumulative table of one field (gradients, hessians or counts)
  * of the cells: entry (s, p), for the second dimension's bins s in
  * [0, n_second - 1), is cell (1, s) + ... + cell (p, s) added in order to 0,
  * as the general search's running histogram adds them. Cell (first, second)
- * is at first * stride_first + second * stride_second. Columns past n_first - 2 in the last group are 0, so
- * reading them is harmless.
+ * is at first * stride_first + second * stride_second. Columns past
+ * n_first - 2 in the last group are 0, so reading them is harmless.
  *
  * Four rows go together in one vector, which runs along the first
  * dimension, and a 4 x 4 transpose turns four such columns into the rows
@@ -251,6 +286,14 @@ static void ebm_pair_cumulate(const double* cells, Py_ssize_t stride_first,
             ebm_pair_v4d block[EBM_PAIR_HALF];
             double* group_rows = table + group * n_rows * EBM_PAIR_HALF;
             Py_ssize_t first = group * EBM_PAIR_HALF;
+            if (first >= 1 && first + EBM_PAIR_HALF <= n_first - 1
+                    && first_row + EBM_PAIR_HALF <= n_rows
+                    && (stride_first == 1 || stride_second == 1)) {
+                running = ebm_pair_cumulate_block4(
+                    cells + first * stride_first + first_row * stride_second, stride_first,
+                    stride_second, running, group_rows + first_row * EBM_PAIR_HALF);
+                continue;
+            }
             if (first >= 1 && first + EBM_PAIR_HALF <= n_first - 1) {
                 ebm_pair_load_cells4(cells, stride_first, stride_second, first, first_row,
                                      n_rows, block);
