@@ -56,8 +56,9 @@ cdef struct PairPlainSearch:
                                  # ebm_pair_table_index(s, p, n_second - 1)
     double* table_hessians       # (table_size,)
     double* table_counts         # (table_size,)
-    double* side_scores          # (4 * capacity,) entry ((placement * 2 + side) * capacity + p):
-                                 # the side's score for the first cut at position p
+    double* side_scores          # (4 * capacity,) entry ((2 * high + side) * capacity + p):
+                                 # the side's score for the first cut at position p, high 1
+                                 # with the missing unit last and 0 with it first
     Py_ssize_t* side_picks       # (4 * capacity,) the side's cut, as ebm_pair_pick_cut returns
 
 
