@@ -210,6 +210,21 @@ cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
 
 
+cdef inline Py_ssize_t _histogram_copies(Py_ssize_t bins_b, Py_ssize_t n_bins) noexcept nogil:
+    # Interleaved copies keep consecutive rows in the same bin from waiting
+    # on each other's adds. Rows rarely hit the same bin in a row when the
+    # term has many bins, and there one copy takes less memory to clear,
+    # fill and fold. A pair term with few cells still gets the copies.
+    if n_bins > ONE_COPY_MIN_BINS:
+        return 1
+    return HISTOGRAM_COPIES
+
+
+# Terms with more bins (cells for a pair) than this get one histogram copy.
+cdef enum:
+    ONE_COPY_MIN_BINS = 256
+
+
 cdef double _compute_update(
     BagState* s,
     CyLoss loss,
@@ -230,8 +245,6 @@ cdef double _compute_update(
     cdef Py_ssize_t bins_b = terms.bins_b[term_idx]
     cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
     cdef const ROW_C* kernel_rows = train_rows
-    # Pairs have so many cells that rows rarely hit the same cell in a row, so
-    # one histogram copy serves them better than the interleaved copies.
     cdef Py_ssize_t n_copies
     cdef const double* train_weights = s.weight_train
     if s.contiguous:
@@ -242,7 +255,7 @@ cdef double _compute_update(
         memcpy(s.sum_gradients, s.gradient_sums + offset, n_bins * sizeof(double))
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
     elif s.track_probability:
-        n_copies = 1 if bins_b > 0 else HISTOGRAM_COPIES
+        n_copies = _histogram_copies(bins_b, n_bins)
         if s.pending_term != term_idx:
             memset(s.paired_sums, 0, 2 * n_copies * n_bins * sizeof(double))
             ebm_logistic_histogram(feature_bins, kernel_rows, s.probability, s.complement,
@@ -251,7 +264,7 @@ cdef double _compute_update(
         s.pending_term = -1
         ebm_fold_pairs(s.paired_sums, n_bins, n_copies, s.sum_gradients, s.sum_hessians)
     elif s.track_gradients:
-        n_copies = 1 if bins_b > 0 else HISTOGRAM_COPIES
+        n_copies = _histogram_copies(bins_b, n_bins)
         if s.pending_term != term_idx:
             memset(s.paired_sums, 0, n_copies * n_bins * sizeof(double))
             ebm_squared_histogram(feature_bins, kernel_rows, s.gradients, s.n_train, n_bins,
@@ -361,7 +374,7 @@ cdef void _apply(
             s.expm1_update[index] = last_expm1
         if next_term >= 0:
             next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
-            n_copies = 1 if terms.bins_b[next_term] > 0 else HISTOGRAM_COPIES
+            n_copies = _histogram_copies(terms.bins_b[next_term], next_n_bins)
             memset(s.paired_sums, 0, 2 * n_copies * next_n_bins * sizeof(double))
             ebm_logistic_apply_histogram(
                 feature_bins, X_binned + terms.feature[next_term] * n_samples, kernel_rows,
@@ -386,7 +399,7 @@ cdef void _apply(
         s.pending_term = -1
         if next_term >= 0:
             next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
-            n_copies = 1 if terms.bins_b[next_term] > 0 else HISTOGRAM_COPIES
+            n_copies = _histogram_copies(terms.bins_b[next_term], next_n_bins)
             memset(s.paired_sums, 0, n_copies * next_n_bins * sizeof(double))
             ebm_squared_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
                               kernel_rows, s.update, s.weight_train, s.n_train, next_n_bins,
