@@ -51,7 +51,7 @@ cdef extern from "_logistic.h" nogil:
     double ebm_logistic_apply_loss(const X_BINNED_C* bins, const ROW_C* rows,
                                    const double* update, const double* expm1_update,
                                    const double* y, const double* sample_weight, Py_ssize_t n,
-                                   double* probability, double* complement)
+                                   double* probability)
     void ebm_logistic_histogram(const X_BINNED_C* bins, const ROW_C* rows,
                                 const double* probability, const double* complement,
                                 const double* y, const double* sample_weight, Py_ssize_t n,
@@ -144,12 +144,12 @@ cdef struct BagState:
     double* val_weights       # (total_bins,) validation weight per bin
     double metric_total       # validation metric sum, when bin sums or probabilities track it
     # Binary log-loss in probability space (see _logistic.h), when
-    # track_probability: p and 1 - p of every training and validation row.
+    # track_probability: p and 1 - p of every training row, p of every
+    # validation row.
     bint track_probability
     double* probability
     double* complement
     double* probability_val
-    double* complement_val
     double* expm1_update      # (max_bins,) e^u - 1 of the update being applied
     # Squared error without bin sums, when track_gradients: the gradients are
     # updated in place (see _squared.h), and the validation raw scores kept.
@@ -180,7 +180,7 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.tie_breaks); free(s.order); free(s.window)
     free(s.train_cumulative); free(s.val_cumulative); free(s.gradient_sums)
     free(s.residual_sums); free(s.val_weights)
-    free(s.probability); free(s.complement); free(s.probability_val); free(s.complement_val)
+    free(s.probability); free(s.complement); free(s.probability_val)
     free(s.expm1_update); free(s.paired_sums)
 
 
@@ -393,7 +393,7 @@ cdef void _apply(
                 val_weights = NULL
             s.metric_total += ebm_logistic_apply_loss(
                 val_bins, kernel_val_rows, s.update, s.expm1_update, s.y_val, val_weights,
-                s.n_val, s.probability_val, s.complement_val)
+                s.n_val, s.probability_val)
         return
     if s.track_gradients:
         s.pending_term = -1
@@ -514,7 +514,6 @@ cdef void _init_probability(BagState* s, CyLoss loss) noexcept nogil:
         s.complement[i] = 1.0 / (1.0 + exp(s.raw_train[i]))
     for i in range(s.n_val):
         s.probability_val[i] = 1.0 / (1.0 + exp(-s.raw_val[i]))
-        s.complement_val[i] = 1.0 / (1.0 + exp(s.raw_val[i]))
     s.metric_total = 0.0
     if s.n_val > 0:
         s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val)
@@ -1053,10 +1052,9 @@ def boost_bag(
         s.probability = <double*>malloc(n_train * sizeof(double))
         s.complement = <double*>malloc(n_train * sizeof(double))
         s.probability_val = <double*>malloc((n_val + 1) * sizeof(double))
-        s.complement_val = <double*>malloc((n_val + 1) * sizeof(double))
         s.expm1_update = <double*>malloc(max_bins * sizeof(double))
         if (s.probability == NULL or s.complement == NULL or s.probability_val == NULL
-                or s.complement_val == NULL or s.expm1_update == NULL):
+                or s.expm1_update == NULL):
             s.track_probability = False
     if s.track_probability or s.track_gradients:
         s.paired_sums = <double*>malloc(HISTOGRAM_COPIES * max_bins * 2 * sizeof(double))

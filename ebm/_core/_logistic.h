@@ -100,15 +100,14 @@ EBM_ALWAYS_INLINE void ebm_logistic_gather(const uint16_t* bins, const int32_t* 
     }
 }
 
-/* Apply the gathered block to p and q: p' = p e^u / D and q' = q / D. */
+/* Apply the gathered block to p: p' = p e^u / D. The validation rows keep no
+ * q, because their loss change needs p only. */
 EBM_ALWAYS_INLINE void ebm_logistic_update_block(const double* p, const double* e,
-                                                 Py_ssize_t count, double* restrict probability,
-                                                 double* restrict complement) {
+                                                 Py_ssize_t count, double* restrict probability) {
     Py_ssize_t i;
     for (i = 0; i < count; i++) {
         double inverse = 1.0 / (1.0 + p[i] * e[i]);
         probability[i] = p[i] * (1.0 + e[i]) * inverse;
-        complement[i] = complement[i] * inverse;
     }
 }
 
@@ -118,8 +117,7 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, cons
                                                       const double* update,
                                                       const double* expm1_update, const double* y,
                                                       const double* sample_weight, Py_ssize_t n,
-                                                      double* restrict probability,
-                                                      double* restrict complement) {
+                                                      double* restrict probability) {
     double e[EBM_LOGISTIC_BLOCK];
     double u[EBM_LOGISTIC_BLOCK];
     double p[EBM_LOGISTIC_BLOCK];
@@ -143,7 +141,7 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, cons
                                                - target[i + lane] * u[i + lane]);
             }
         }
-        ebm_logistic_update_block(p, e, count, probability + start, complement + start);
+        ebm_logistic_update_block(p, e, count, probability + start);
     }
     return (totals[0] + totals[1]) + (totals[2] + totals[3]);
 }
@@ -160,7 +158,7 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, cons
 EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_product_body(
         const uint16_t* bins, const int32_t* rows, const double* update,
         const double* expm1_update, const double* y, Py_ssize_t n,
-        double* restrict probability, double* restrict complement) {
+        double* restrict probability) {
     double e[EBM_LOGISTIC_BLOCK];
     double u[EBM_LOGISTIC_BLOCK];
     double p[EBM_LOGISTIC_BLOCK];
@@ -182,7 +180,7 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_product_body(
         for (lane = 0; lane < 4; lane++) {
             logs[lane] += log(products[lane]);
         }
-        ebm_logistic_update_block(p, e, count, probability + start, complement + start);
+        ebm_logistic_update_block(p, e, count, probability + start);
     }
     return ((logs[0] + logs[1]) + (logs[2] + logs[3]))
            - ((linear[0] + linear[1]) + (linear[2] + linear[3]));
@@ -192,21 +190,21 @@ EBM_TARGET_CLONES
 static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
                                       const double* update, const double* expm1_update,
                                       const double* y, const double* sample_weight, Py_ssize_t n,
-                                      double* restrict probability, double* restrict complement) {
+                                      double* restrict probability) {
     if (sample_weight == NULL && rows == NULL) {
         return ebm_logistic_apply_loss_product_body(bins, NULL, update, expm1_update, y, n,
-                                                    probability, complement);
+                                                    probability);
     }
     if (sample_weight == NULL) {
         return ebm_logistic_apply_loss_product_body(bins, rows, update, expm1_update, y, n,
-                                                    probability, complement);
+                                                    probability);
     }
     if (rows == NULL) {
         return ebm_logistic_apply_loss_body(bins, NULL, update, expm1_update, y, sample_weight, n,
-                                            probability, complement);
+                                            probability);
     }
     return ebm_logistic_apply_loss_body(bins, rows, update, expm1_update, y, sample_weight, n,
-                                        probability, complement);
+                                        probability);
 }
 
 /* Write the weighted gradient w (p - y) and hessian w p q of a row to pair[0]
