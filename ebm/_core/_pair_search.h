@@ -1,7 +1,6 @@
 /* Cut scoring of pair terms, in C so that GCC on x86-64 Linux also compiles
- * an AVX2 copy of each kernel, which the loader picks on CPUs that have it.
- * Elsewhere the portable copy is the only one. The AVX2 copy has no FMA, so
- * both copies round every step alike.
+ * AVX2 and AVX-512 copies of each kernel, which the loader picks on CPUs that
+ * have them. Elsewhere the portable copy is the only one.
  *
  * The helpers and macros below serve both searches of _pair_update.pyx. The
  * general search scores the cuts of one side at a time. The plain search,
