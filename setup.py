@@ -18,10 +18,15 @@ else:
 # EBM_DEBUG_BUILD=1 turns Cython's bounds and wraparound checks back on.
 DEBUG_BUILD = os.environ.get("EBM_DEBUG_BUILD", "0") == "1"
 
+# Every extension includes some of these headers, so a change to any of them
+# rebuilds all extensions instead of leaving some with the old code.
+HEADERS = [str(path) for path in sorted(Path("ebm", "_core").glob("*.h"))]
+
 extensions = [
     Extension(
         f"ebm._core.{path.stem}",
         [str(path)],
+        depends=HEADERS,
         include_dirs=[np.get_include()],
         extra_compile_args=COMPILE_ARGS,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
