@@ -52,6 +52,9 @@ cdef extern from "_logistic.h" nogil:
                                    const double* update, const double* expm1_update,
                                    const double* y, const double* sample_weight, Py_ssize_t n,
                                    double* probability)
+    double ebm_logistic_log_product(const X_BINNED_C* bins, const ROW_C* rows,
+                                    const double* expm1_update, Py_ssize_t n,
+                                    double* probability)
     void ebm_logistic_histogram(const X_BINNED_C* bins, const ROW_C* rows,
                                 const double* probability, const double* complement,
                                 const double* y, const double* sample_weight, Py_ssize_t n,
@@ -165,6 +168,7 @@ cdef struct BagState:
     # Every validation row has weight 1, so the log-loss metric can follow
     # from products (see _logistic.h).
     bint unit_val_weights
+    double* val_target_sums   # (total_bins,) sum of y over the validation rows in each bin
     # Every training row has weight 1, so the kernels of _logistic.h get NULL
     # weights and skip the multiplications.
     bint unit_train_weights
@@ -181,7 +185,7 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.train_cumulative); free(s.val_cumulative); free(s.gradient_sums)
     free(s.residual_sums); free(s.val_weights)
     free(s.probability); free(s.complement); free(s.probability_val)
-    free(s.expm1_update); free(s.paired_sums)
+    free(s.expm1_update); free(s.paired_sums); free(s.val_target_sums)
 
 
 cdef int _callback_with_gil(object callback, object errors, Py_ssize_t bag_idx,
@@ -326,11 +330,10 @@ cdef void _apply(
     cdef const ROW_C* kernel_val_rows = val_rows
     cdef const X_BINNED_C* val_bins = feature_bins
     cdef Py_ssize_t index, next_n_bins, n_copies
-    cdef double last_update, last_expm1, largest_update
+    cdef double last_update, last_expm1, largest_update, linear
     cdef double cached_updates[EXPM1_CACHE]
     cdef double cached_expm1[EXPM1_CACHE]
     cdef Py_ssize_t cached, n_cached, n_inserted
-    cdef const double* val_weights
     cdef const double* train_weights = s.weight_train
     if s.contiguous:
         kernel_rows = NULL
@@ -385,14 +388,17 @@ cdef void _apply(
             ebm_logistic_apply(feature_bins, kernel_rows, s.expm1_update, s.n_train,
                                s.probability, s.complement)
             s.pending_term = -1
-        if s.n_val > 0:
-            # NULL weights select the kernel for rows of weight 1, which
-            # needs updates of at most EBM_PRODUCT_MAX_UPDATE (NaN fails).
-            val_weights = s.weight_val
-            if s.unit_val_weights and largest_update <= EBM_PRODUCT_MAX_UPDATE:
-                val_weights = NULL
+        if s.n_val > 0 and s.unit_val_weights and largest_update <= EBM_PRODUCT_MAX_UPDATE:
+            # Rows of weight 1: the log part from products (NaN updates fail
+            # the test above), the linear part from the targets per bin.
+            linear = 0.0
+            for index in range(n_bins):
+                linear += s.update[index] * s.val_target_sums[offset + index]
+            s.metric_total += ebm_logistic_log_product(
+                val_bins, kernel_val_rows, s.expm1_update, s.n_val, s.probability_val) - linear
+        elif s.n_val > 0:
             s.metric_total += ebm_logistic_apply_loss(
-                val_bins, kernel_val_rows, s.update, s.expm1_update, s.y_val, val_weights,
+                val_bins, kernel_val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
                 s.n_val, s.probability_val)
         return
     if s.track_gradients:
@@ -1165,6 +1171,16 @@ def boost_bag(
                 for i in range(n_val):
                     if s.weight_val[i] != 1.0:
                         s.unit_val_weights = False
+                if s.unit_val_weights:
+                    s.val_target_sums = <double*>calloc(total_bins, sizeof(double))
+                    if s.val_target_sums == NULL:
+                        s.unit_val_weights = False
+                if s.unit_val_weights:
+                    for term_idx in range(n_terms):
+                        offset = s.term_offset[term_idx]
+                        feature_bins = loop_X + terms.feature[term_idx] * loop_samples
+                        for i in range(n_val):
+                            s.val_target_sums[offset + feature_bins[loop_val[i]]] += s.y_val[i]
             if s.track_gradients and n_val > 0:
                 s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, n_val)
             n_steps = _run_loop(&s, loss, loop_X, loop_samples, &terms, loop_train, loop_val,

@@ -150,40 +150,57 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, cons
  * loss change come from products of D (see below). */
 #define EBM_PRODUCT_MAX_UPDATE 8.0
 
-/* ebm_logistic_apply_loss for rows of weight 1 and updates u with
- * |u| <= EBM_PRODUCT_MAX_UPDATE. The sum of log(D) over the rows is the log of
- * their product, so each block multiplies D in four lanes and takes four logs,
- * instead of one log per row. D lies between 1 and e^u, so a lane's product of
- * 64 factors stays within [e^-512, e^512], far from overflow and underflow. */
-EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_product_body(
-        const uint16_t* bins, const int32_t* rows, const double* update,
-        const double* expm1_update, const double* y, Py_ssize_t n,
-        double* restrict probability) {
+/* Apply the update to the p of rows of weight 1 in place and return the sum
+ * of log(D) over them, the part of their log-loss change that is not linear
+ * in u; the caller adds the linear part, minus the sum of y u, from the sum of
+ * the targets per bin. Needs |u| <= EBM_PRODUCT_MAX_UPDATE. The sum of logs is
+ * the log of the product of D, so each block multiplies D in four lanes and
+ * takes four logs instead of one per row. D lies between 1 and e^u, so a
+ * lane's product of 64 factors stays within [e^-512, e^512], far from
+ * overflow and underflow. */
+EBM_ALWAYS_INLINE double ebm_logistic_log_product_body(const uint16_t* bins,
+                                                       const int32_t* rows,
+                                                       const double* expm1_update,
+                                                       Py_ssize_t n,
+                                                       double* restrict probability) {
     double e[EBM_LOGISTIC_BLOCK];
-    double u[EBM_LOGISTIC_BLOCK];
-    double p[EBM_LOGISTIC_BLOCK];
-    double target[EBM_LOGISTIC_BLOCK];
     double logs[4] = {0.0, 0.0, 0.0, 0.0};
-    double linear[4] = {0.0, 0.0, 0.0, 0.0};
-    Py_ssize_t start, i, count, lane;
+    Py_ssize_t start, i, count, full, lane;
     for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
         double products[4] = {1.0, 1.0, 1.0, 1.0};
+        double* p = probability + start;
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
-        ebm_logistic_gather(bins, rows, start, count, update, expm1_update, probability, y, e, u,
-                            p, target);
-        for (i = 0; i < count; i += 4) {
+        full = count - count % 4;
+        for (i = 0; i < count; i++) {
+            e[i] = expm1_update[bins[EBM_ROW(rows, start + i)]];
+        }
+        for (i = 0; i < full; i += 4) {
             for (lane = 0; lane < 4; lane++) {
                 products[lane] *= 1.0 + p[i + lane] * e[i + lane];
-                linear[lane] += target[i + lane] * u[i + lane];
             }
+        }
+        for (i = full; i < count; i++) {
+            products[0] *= 1.0 + p[i] * e[i];
         }
         for (lane = 0; lane < 4; lane++) {
             logs[lane] += log(products[lane]);
         }
-        ebm_logistic_update_block(p, e, count, probability + start);
+        for (i = 0; i < count; i++) {
+            double inverse = 1.0 / (1.0 + p[i] * e[i]);
+            p[i] = p[i] * (1.0 + e[i]) * inverse;
+        }
     }
-    return ((logs[0] + logs[1]) + (logs[2] + logs[3]))
-           - ((linear[0] + linear[1]) + (linear[2] + linear[3]));
+    return (logs[0] + logs[1]) + (logs[2] + logs[3]);
+}
+
+EBM_TARGET_CLONES
+static double ebm_logistic_log_product(const uint16_t* bins, const int32_t* rows,
+                                       const double* expm1_update, Py_ssize_t n,
+                                       double* restrict probability) {
+    if (rows == NULL) {
+        return ebm_logistic_log_product_body(bins, NULL, expm1_update, n, probability);
+    }
+    return ebm_logistic_log_product_body(bins, rows, expm1_update, n, probability);
 }
 
 EBM_TARGET_CLONES
@@ -191,14 +208,6 @@ static double ebm_logistic_apply_loss(const uint16_t* bins, const int32_t* rows,
                                       const double* update, const double* expm1_update,
                                       const double* y, const double* sample_weight, Py_ssize_t n,
                                       double* restrict probability) {
-    if (sample_weight == NULL && rows == NULL) {
-        return ebm_logistic_apply_loss_product_body(bins, NULL, update, expm1_update, y, n,
-                                                    probability);
-    }
-    if (sample_weight == NULL) {
-        return ebm_logistic_apply_loss_product_body(bins, rows, update, expm1_update, y, n,
-                                                    probability);
-    }
     if (rows == NULL) {
         return ebm_logistic_apply_loss_body(bins, NULL, update, expm1_update, y, sample_weight, n,
                                             probability);
