@@ -330,12 +330,25 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
 
 
 def weighted_mean_and_std(values, weights):
-    """Return the weighted mean and standard deviation over axis 0."""
+    """Return the weighted mean and standard deviation over axis 0.
+
+    The sums run bag by bag with elementwise operations, so every entry is
+    computed by the same sequence of roundings. Each of them keeps the order
+    of two values, so entries that are in order in every bag stay in order in
+    the mean, which monotone constraints need. A matrix product would not
+    promise that, because BLAS may group the entries differently.
+    """
     weights = np.asarray(weights, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
     total = weights.sum()
-    mean = np.tensordot(weights, values, axes=(0, 0)) / total
-    variance = np.tensordot(weights, (values - mean) ** 2, axes=(0, 0)) / total
-    return mean, np.sqrt(np.maximum(variance, 0.0))
+    weighted_sum = np.zeros(values.shape[1:])
+    for weight, bag_values in zip(weights, values):
+        weighted_sum += weight * bag_values
+    mean = weighted_sum / total
+    squares = np.zeros(values.shape[1:])
+    for weight, bag_values in zip(weights, values):
+        squares += weight * (bag_values - mean) ** 2
+    return mean, np.sqrt(np.maximum(squares / total, 0.0))
 
 
 def centre_bags(stacked, bagged_intercepts, bin_weights, keep_value_bins=None):
