@@ -104,8 +104,8 @@ EBM_ALWAYS_INLINE double ebm_log1p_unit(double e) {
 /* Kernels that gain from AVX2 and FMA get a compiled copy for such CPUs, and
  * one more for CPUs with AVX-512, which made an HI fit about 2% faster on an
  * AMD EPYC (Zen 4), median of 7. The dynamic loader picks the
- * copy once, at load time. Both copies contract the same multiply-adds, so
- * they give the same results. Where GCC's target_clones is unavailable the
+ * copy once, at load time. Both targets have FMA, and the two copies gave
+ * bitwise the same HI model. Where GCC's target_clones is unavailable the
  * portable copy is the only one. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define EBM_TARGET_CLONES \

@@ -152,8 +152,9 @@ EBM_ALWAYS_INLINE double ebm_logistic_apply_loss_body(const uint16_t* bins, cons
 
 /* Apply the update to the p of rows of weight 1 in place and return the sum
  * of log(D) over them, the part of their log-loss change that is not linear
- * in u; the caller adds the linear part, minus the sum of y u, from the sum of
- * the targets per bin. Needs |u| <= EBM_PRODUCT_MAX_UPDATE. The sum of logs is
+ * in u. The caller subtracts the linear part, the sum of y u, which it gets
+ * from the sum of the targets per bin. Needs |u| <= EBM_PRODUCT_MAX_UPDATE.
+ * The sum of logs is
  * the log of the product of D, so each block multiplies D in four lanes and
  * takes four logs instead of one per row. D lies between 1 and e^u, so a
  * lane's product of 64 factors stays within [e^-512, e^512], far from

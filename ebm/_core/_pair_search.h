@@ -91,12 +91,13 @@ EBM_PAIR_INLINE double ebm_pair_cut_score(
  * loses every tie to the earlier cut, so the result is the same.
  *
  * Every sum repeats, lane by lane, the order and the operations of the
- * general search in _pair_update.pyx: the running histogram that starts at 0
- * and adds the units in order (the table), the left side as running plus
- * missing row, the right side as total minus left, prefix sums over the
- * second dimension's bins in bin order, and ebm_pair_best_cut for the cuts
- * of each side. So each lane rounds as the general search does, and both
- * searches give bit-identical scores.
+ * general search in _pair_update.pyx. The table is its running histogram,
+ * which starts at 0 and adds the units in order. The left side is the running
+ * histogram plus the missing row, and the right side is the total minus the
+ * left. Prefix sums run over the second dimension's bins in bin order, and
+ * each side's cuts are scored as ebm_pair_best_cut scores them. So each lane
+ * rounds as the general search does, and both searches give bit-identical
+ * scores.
  *
  * The kernel uses the vector extensions of GCC and Clang. Without them
  * EBM_PAIR_HAS_PLAIN_SEARCH is 0 and _pair_update.pyx uses the general
