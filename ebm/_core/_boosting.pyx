@@ -45,9 +45,9 @@ from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspa
 
 cdef extern from "_logistic.h" nogil:
     double EBM_PRODUCT_MAX_UPDATE
+    double EBM_ODDS_MAX
     void ebm_logistic_apply(const X_BINNED_C* bins, const ROW_C* rows,
-                            const double* expm1_update, Py_ssize_t n, double* probability,
-                            double* complement)
+                            const double* expm1_update, Py_ssize_t n, double* odds)
     double ebm_logistic_apply_loss(const X_BINNED_C* bins, const ROW_C* rows,
                                    const double* update, const double* expm1_update,
                                    const double* y, const double* sample_weight, Py_ssize_t n,
@@ -55,8 +55,7 @@ cdef extern from "_logistic.h" nogil:
     double ebm_logistic_log_product(const X_BINNED_C* bins, const ROW_C* rows,
                                     const double* expm1_update, Py_ssize_t n,
                                     double* probability)
-    void ebm_logistic_histogram(const X_BINNED_C* bins, const ROW_C* rows,
-                                const double* probability, const double* complement,
+    void ebm_logistic_histogram(const X_BINNED_C* bins, const ROW_C* rows, const double* odds,
                                 const double* y, const double* sample_weight, Py_ssize_t n,
                                 Py_ssize_t n_bins, Py_ssize_t n_copies, double* sums)
     void ebm_fold_pairs(const double* sums, Py_ssize_t n_bins, Py_ssize_t n_copies,
@@ -65,8 +64,7 @@ cdef extern from "_logistic.h" nogil:
                                       const ROW_C* rows, const double* expm1_update,
                                       const double* y, const double* sample_weight,
                                       Py_ssize_t n, Py_ssize_t next_n_bins,
-                                      Py_ssize_t n_copies, double* probability,
-                                      double* complement, double* sums)
+                                      Py_ssize_t n_copies, double* odds, double* sums)
 
 cdef extern from "_squared.h" nogil:
     void ebm_squared_histogram(const X_BINNED_C* bins, const ROW_C* rows,
@@ -147,11 +145,10 @@ cdef struct BagState:
     double* val_weights       # (total_bins,) validation weight per bin
     double metric_total       # validation metric sum, when bin sums or probabilities track it
     # Binary log-loss in probability space (see _logistic.h), when
-    # track_probability: p and 1 - p of every training row, p of every
+    # track_probability: the odds e^raw of every training row, p of every
     # validation row.
     bint track_probability
-    double* probability
-    double* complement
+    double* odds
     double* probability_val
     double* expm1_update      # (max_bins,) e^u - 1 of the update being applied
     # Squared error without bin sums, when track_gradients: the gradients are
@@ -184,7 +181,7 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.tie_breaks); free(s.order); free(s.window)
     free(s.train_cumulative); free(s.val_cumulative); free(s.gradient_sums)
     free(s.residual_sums); free(s.val_weights)
-    free(s.probability); free(s.complement); free(s.probability_val)
+    free(s.odds); free(s.probability_val)
     free(s.expm1_update); free(s.paired_sums); free(s.val_target_sums)
 
 
@@ -214,19 +211,24 @@ cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
 
 
-cdef inline Py_ssize_t _histogram_copies(Py_ssize_t bins_b, Py_ssize_t n_bins) noexcept nogil:
+cdef inline Py_ssize_t _histogram_copies(Py_ssize_t n_bins, Py_ssize_t n_rows) noexcept nogil:
     # Interleaved copies keep consecutive rows in the same bin from waiting
-    # on each other's adds. Rows rarely hit the same bin in a row when the
-    # term has many bins, and there one copy takes less memory to clear,
-    # fill and fold. A pair term with few cells still gets the copies.
-    if n_bins > ONE_COPY_MIN_BINS:
+    # on each other's adds. A term with many bins and few rows per bin
+    # rarely sends two consecutive rows to the same bin, and there one copy
+    # takes less memory to clear, fill and fold. With many rows per bin the
+    # rows pile up in the popular bins (the common cells of a pair) and the
+    # copies pay again.
+    if n_bins > ONE_COPY_MIN_BINS and n_rows < COPIES_MIN_ROWS_PER_BIN * n_bins:
         return 1
     return HISTOGRAM_COPIES
 
 
-# Terms with more bins (cells for a pair) than this get one histogram copy.
+# Terms with more bins (cells for a pair) than ONE_COPY_MIN_BINS get one
+# histogram copy, unless they have COPIES_MIN_ROWS_PER_BIN training rows per
+# bin or more.
 cdef enum:
     ONE_COPY_MIN_BINS = 256
+    COPIES_MIN_ROWS_PER_BIN = 16
 
 
 cdef double _compute_update(
@@ -259,16 +261,15 @@ cdef double _compute_update(
         memcpy(s.sum_gradients, s.gradient_sums + offset, n_bins * sizeof(double))
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
     elif s.track_probability:
-        n_copies = _histogram_copies(bins_b, n_bins)
+        n_copies = _histogram_copies(n_bins, s.n_train)
         if s.pending_term != term_idx:
             memset(s.paired_sums, 0, 2 * n_copies * n_bins * sizeof(double))
-            ebm_logistic_histogram(feature_bins, kernel_rows, s.probability, s.complement,
-                                   s.y_train, train_weights, s.n_train, n_bins, n_copies,
-                                   s.paired_sums)
+            ebm_logistic_histogram(feature_bins, kernel_rows, s.odds, s.y_train, train_weights,
+                                   s.n_train, n_bins, n_copies, s.paired_sums)
         s.pending_term = -1
         ebm_fold_pairs(s.paired_sums, n_bins, n_copies, s.sum_gradients, s.sum_hessians)
     elif s.track_gradients:
-        n_copies = _histogram_copies(bins_b, n_bins)
+        n_copies = _histogram_copies(n_bins, s.n_train)
         if s.pending_term != term_idx:
             memset(s.paired_sums, 0, n_copies * n_bins * sizeof(double))
             ebm_squared_histogram(feature_bins, kernel_rows, s.gradients, s.n_train, n_bins,
@@ -377,16 +378,15 @@ cdef void _apply(
             s.expm1_update[index] = last_expm1
         if next_term >= 0:
             next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
-            n_copies = _histogram_copies(terms.bins_b[next_term], next_n_bins)
+            n_copies = _histogram_copies(next_n_bins, s.n_train)
             memset(s.paired_sums, 0, 2 * n_copies * next_n_bins * sizeof(double))
             ebm_logistic_apply_histogram(
                 feature_bins, X_binned + terms.feature[next_term] * n_samples, kernel_rows,
                 s.expm1_update, s.y_train, train_weights, s.n_train, next_n_bins, n_copies,
-                s.probability, s.complement, s.paired_sums)
+                s.odds, s.paired_sums)
             s.pending_term = next_term
         else:
-            ebm_logistic_apply(feature_bins, kernel_rows, s.expm1_update, s.n_train,
-                               s.probability, s.complement)
+            ebm_logistic_apply(feature_bins, kernel_rows, s.expm1_update, s.n_train, s.odds)
             s.pending_term = -1
         if s.n_val > 0 and s.unit_val_weights and largest_update <= EBM_PRODUCT_MAX_UPDATE:
             # Rows of weight 1: the log part from products (NaN updates fail
@@ -405,7 +405,7 @@ cdef void _apply(
         s.pending_term = -1
         if next_term >= 0:
             next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
-            n_copies = _histogram_copies(terms.bins_b[next_term], next_n_bins)
+            n_copies = _histogram_copies(next_n_bins, s.n_train)
             memset(s.paired_sums, 0, n_copies * next_n_bins * sizeof(double))
             ebm_squared_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
                               kernel_rows, s.update, s.weight_train, s.n_train, next_n_bins,
@@ -513,11 +513,13 @@ cdef void _init_bin_sums(
 
 
 cdef void _init_probability(BagState* s, CyLoss loss) noexcept nogil:
-    # Fill p and 1 - p of every row, and the metric, from the starting raw scores.
+    # Fill the odds of every training row, p of every validation row, and the
+    # metric, from the starting raw scores.
     cdef Py_ssize_t i
     for i in range(s.n_train):
-        s.probability[i] = 1.0 / (1.0 + exp(-s.raw_train[i]))
-        s.complement[i] = 1.0 / (1.0 + exp(s.raw_train[i]))
+        s.odds[i] = exp(s.raw_train[i])
+        if s.odds[i] > EBM_ODDS_MAX:
+            s.odds[i] = EBM_ODDS_MAX
     for i in range(s.n_val):
         s.probability_val[i] = 1.0 / (1.0 + exp(-s.raw_val[i]))
     s.metric_total = 0.0
@@ -1055,12 +1057,10 @@ def boost_bag(
     s.track_probability = (int(settings.get("probability_space", -1)) != 0 and loss.logistic
                            and n_scores == 1)
     if s.track_probability:
-        s.probability = <double*>malloc(n_train * sizeof(double))
-        s.complement = <double*>malloc(n_train * sizeof(double))
+        s.odds = <double*>malloc(n_train * sizeof(double))
         s.probability_val = <double*>malloc((n_val + 1) * sizeof(double))
         s.expm1_update = <double*>malloc(max_bins * sizeof(double))
-        if (s.probability == NULL or s.complement == NULL or s.probability_val == NULL
-                or s.expm1_update == NULL):
+        if s.odds == NULL or s.probability_val == NULL or s.expm1_update == NULL:
             s.track_probability = False
     if s.track_probability or s.track_gradients:
         s.paired_sums = <double*>malloc(HISTOGRAM_COPIES * max_bins * 2 * sizeof(double))
