@@ -10,7 +10,7 @@ step, early stopping is off and there are no validation rows. Four cases run:
   histogram pass over the training rows (bins, gradients, hessians) and one
   update pass (add the update to each raw score, then recompute each gradient
   and hessian from the target, the raw score and the weight).
-- log-loss by default: the core keeps each row's probability p and 1 - p. The
+- log-loss by default: the core keeps each row's odds e^raw. The
   update pass also builds the histogram of the next term of the cyclic pass,
   so a step is one pass over the rows. At the end of a pass the next term is
   not known, so the next step runs its own histogram pass.
@@ -25,9 +25,11 @@ counts are printed, array by array:
 
 - "as implemented": the arrays the core reads and writes today (see
   ``IMPLEMENTED_BYTES``): int32 row indices, uint16 bins and float64 targets,
-  weights, raw scores or probabilities, gradients and hessians. Gradients and
-  hessians of the probability path live in a small block buffer that stays in
-  the cache, so they move no memory traffic.
+  weights, raw scores, gradients and hessians on the raw-score path. The
+  probability path reads the bag's own contiguous copy of the bins (no row
+  indices), skips the weights when all are 1 (as here) and keeps float64 odds.
+  Its gradients and hessians live in a small block buffer that stays in the
+  cache, so they move no memory traffic.
 - "compact": what a two-pass step needs at least (``COMPACT_BYTES``): uint8 bins
   (at most 256 bins), no row-index array (the rows of the bag are contiguous), no
   weights (all 1), uint8 labels for log-loss, float32 gradients and hessians,
@@ -81,13 +83,10 @@ IMPLEMENTED_BYTES = {
     ],
     # A step inside a cyclic pass: the update pass builds the next histogram.
     "log-loss, probability space": [
-        ("update: row index (int32)", 4),
         ("update: bin of the term (uint16)", 2),
         ("update: bin of the next term (uint16)", 2),
-        ("update: p read and written (float64)", 16),
-        ("update: 1 - p read and written (float64)", 16),
+        ("update: odds read and written (float64)", 16),
         ("update: target (float64)", 8),
-        ("update: weight (float64)", 8),
     ],
     "squared error": [
         ("histogram: row index (int32)", 4),
@@ -105,9 +104,9 @@ IMPLEMENTED_BYTES = {
 }
 
 # In probability space, the step after the end of a cyclic pass runs its own
-# histogram pass (row index 4, bin 2, p 8, 1 - p 8, target 8, weight 8). The
-# update pass before it reads no next bin, so the two cost 20 bytes more than a fused step.
-PASS_END_EXTRA_BYTES = 20
+# histogram pass (bin 2, odds 8, target 8). The update pass before it reads no
+# next bin, so the two cost 16 bytes more than a fused step.
+PASS_END_EXTRA_BYTES = 16
 
 # Keyed by loss: the least a two-pass step needs, whichever path the core takes.
 COMPACT_BYTES = {
