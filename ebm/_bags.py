@@ -63,8 +63,11 @@ def row_keys(X_binned, n_bins, y):
         Bins of each feature.
     y : ndarray of shape (n_samples,)
     """
-    _, y_codes = np.unique(y, return_inverse=True)
     radix = [int(bins) for bins in n_bins]
+    # Checked before the sort of y, which the key would need.
+    if math.prod(radix) >= 2 ** 62:
+        return None
+    _, y_codes = np.unique(y, return_inverse=True)
     n_targets = int(y_codes.max()) + 1 if len(y) else 1
     if math.prod(radix) * n_targets >= 2 ** 62:
         return None
@@ -160,6 +163,18 @@ def _stratified_counts(class_counts, n_val):
     return counts
 
 
+def dense_codes(codes):
+    """Renumber integer class codes so that the classes present are 0 to k - 1, in order.
+
+    Codes that are already dense come back as they are, without the sort that
+    ``np.unique`` needs.
+    """
+    codes = np.asarray(codes).ravel()
+    if len(codes) == 0 or (codes.min() >= 0 and np.bincount(codes).all()):
+        return codes
+    return np.unique(codes, return_inverse=True)[1].ravel()
+
+
 def split_rows(rows, n_val, stratify, rng):
     """Draw ``n_val`` validation rows from ``rows``, stratified by class when given.
 
@@ -167,7 +182,9 @@ def split_rows(rows, n_val, stratify, rng):
     single row and validation sets smaller than the number of classes, so
     any data that can be fitted can be split.
 
-    ``rows`` must be sorted and distinct.
+    ``rows`` must be sorted and distinct, and ``stratify``, when given, holds
+    the class code of each of them: integers from 0 to k - 1, each present
+    (see ``dense_codes``).
 
     Returns
     -------
@@ -176,8 +193,7 @@ def split_rows(rows, n_val, stratify, rng):
     if stratify is None:
         permuted = rng.permutation(rows)
         return permuted[n_val:], permuted[:n_val]
-    _, codes = np.unique(stratify, return_inverse=True)
-    codes = codes.ravel()
+    codes = stratify
     per_class = _stratified_counts(np.bincount(codes), n_val)
     chosen = [rng.permutation(rows[codes == class_idx])[:count]
               for class_idx, count in enumerate(per_class)]
@@ -215,7 +231,9 @@ def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequenc
     weighted_rows = all_rows[sample_weight > 0]
     zero_weight_rows = all_rows[sample_weight <= 0]
     if stratify is not None:
-        stratify = stratify[weighted_rows]
+        # One renumbering for all bags: a class whose rows all have weight 0
+        # leaves a gap in the codes.
+        stratify = dense_codes(stratify[weighted_rows])
     n_val = _validation_count(validation_size, len(weighted_rows))
     if n_val >= len(weighted_rows):
         raise ValueError(

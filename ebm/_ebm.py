@@ -13,14 +13,14 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from . import _edit, binning
-from ._bags import (TermLayout, average_bags, boost_bags, centre_bags, group_bag_rows,
-                    make_bags, row_keys)
+from ._bags import (TermLayout, average_bags, boost_bags, centre_bags, effective_n_threads,
+                    group_bag_rows, make_bags, row_keys)
 from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
 from ._logging import verbose_logging
 from ._params import BoostSettings, resolve_monotone_constraints, validate_parameters
-from ._validation import (check_n_samples, check_sample_weight, check_target, match_columns,
-                          to_columns)
+from ._validation import (check_n_samples, check_sample_weight, check_target, class_codes,
+                          match_columns, to_columns)
 from . import _serialize, explain
 from .explain import raw_scores, term_contributions, term_importances
 from .losses import adjust_intercept, make_loss
@@ -254,13 +254,18 @@ class _EBMBase(BaseEstimator):
         # Cut points and categories come from the rows with positive weight only,
         # so rows with weight 0 have no effect on the model.
         weighted = data.sample_weight > 0
-        self._feature_bins = [
-            binning.fit_feature_bins(
-                column if weighted.all() else dataclasses.replace(column,
-                                                                  values=column.values[weighted]),
-                None if feature_types is None else feature_types[i], self.max_bins)
-            for i, column in enumerate(data.columns)]
-        X_binned = binning.bin_columns(data.columns, self._feature_bins)
+        all_weighted = weighted.all()
+        n_threads = effective_n_threads(self.n_jobs)
+
+        def fit_bins(feature_idx):
+            column = data.columns[feature_idx]
+            if not all_weighted:
+                column = dataclasses.replace(column, values=column.values[weighted])
+            requested = None if feature_types is None else feature_types[feature_idx]
+            return binning.fit_feature_bins(column, requested, self.max_bins)
+
+        self._feature_bins = binning.map_columns(fit_bins, range(len(data.columns)), n_threads)
+        X_binned = binning.bin_columns(data.columns, self._feature_bins, n_threads)
         self._fitted_with_names = data.input_names is not None
         self.n_features_in_ = len(data.columns)
         self.feature_names_in_ = np.array([column.name for column in data.columns], dtype=object)
@@ -837,7 +842,7 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
                 "ExplainableBoostingClassifier needs class labels. Use "
                 "ExplainableBoostingRegressor for a numeric target.")
         try:
-            classes, codes = np.unique(y, return_inverse=True)
+            classes, codes = class_codes(y)
         except TypeError:
             raise ValueError(
                 "y mixes label types that cannot be sorted (for example numbers and "
@@ -847,7 +852,6 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
                 f"y has only one class ({classes[:1].tolist()[0]!r}); a classifier needs at "
                 "least 2.")
         self.classes_ = classes
-        codes = codes.ravel()
         return codes.astype(np.float64), codes
 
     def decision_function(self, X):

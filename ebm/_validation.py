@@ -225,6 +225,41 @@ def check_target(y, n_samples, is_classifier):
     return y_float
 
 
+# Integer labels spanning fewer values than this are coded by counting, not sorting.
+MAX_COUNTED_LABEL_RANGE = 2 ** 20
+
+
+def class_codes(y):
+    """Return the sorted classes of y and each row's index among them.
+
+    The result equals ``np.unique(y, return_inverse=True)`` with the inverse
+    flattened. Integer and boolean labels of a small range are coded with a
+    count per value, and float labels (finite, as ``check_target`` ensures)
+    with one sort and a binary search, both faster than the argsort that
+    ``np.unique`` needs for the inverse.
+    """
+    if y.dtype.kind in "iub" and len(y):
+        values = y.view(np.uint8) if y.dtype.kind == "b" else y
+        low = values.min()
+        if int(values.max()) - int(low) < MAX_COUNTED_LABEL_RANGE:
+            if values.dtype.kind == "i":
+                offsets = values.astype(np.int64) - np.int64(low)
+            else:
+                offsets = (values - low).astype(np.intp)
+            present = np.bincount(offsets) > 0
+            codes = (np.cumsum(present) - 1)[offsets]
+            # Each class takes its value from its own rows, so no arithmetic
+            # can change the dtype or the value.
+            classes = np.empty(int(present.sum()), dtype=y.dtype)
+            classes[codes] = y
+            return classes, codes
+    if y.dtype.kind == "f":
+        classes = np.unique(y)
+        return classes, np.searchsorted(classes, y)
+    classes, codes = np.unique(y, return_inverse=True)
+    return classes, codes.ravel()
+
+
 def check_sample_weight(sample_weight, n_samples):
     """Return sample weights as float64, all ones when None.
 

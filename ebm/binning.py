@@ -6,6 +6,7 @@ training or a non-numeric string in a continuous column.
 """
 
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -329,8 +330,23 @@ def bin_column(column, feature_bins):
     return mapped[codes]
 
 
-def bin_columns(columns, all_feature_bins):
-    """Map every column to its bins.
+def map_columns(function, items, n_threads=1):
+    """Return ``[function(item) for item in items]``, computed on up to ``n_threads`` threads.
+
+    numpy releases the GIL in the sorts and searches that binning spends its
+    time in, so columns bin in parallel. The results keep the order of
+    ``items``, and the first item whose call raises raises here, as in a loop.
+    """
+    items = list(items)
+    n_threads = max(1, min(n_threads, len(items)))
+    if n_threads == 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=n_threads) as executor:
+        return list(executor.map(function, items))
+
+
+def bin_columns(columns, all_feature_bins, n_threads=1):
+    """Map every column to its bins, on up to ``n_threads`` threads.
 
     Returns
     -------
@@ -338,8 +354,11 @@ def bin_columns(columns, all_feature_bins):
     """
     n_samples = len(columns[0].values) if columns else 0
     X_binned = np.empty((len(columns), n_samples), dtype=np.uint16)
-    for feature_idx, (column, feature_bins) in enumerate(zip(columns, all_feature_bins)):
-        X_binned[feature_idx] = bin_column(column, feature_bins)
+
+    def fill(feature_idx):
+        X_binned[feature_idx] = bin_column(columns[feature_idx], all_feature_bins[feature_idx])
+
+    map_columns(fill, range(len(columns)), n_threads)
     return X_binned
 
 

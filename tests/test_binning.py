@@ -390,3 +390,31 @@ def test_interaction_bins_keep_few_cuts_and_categories():
     np.testing.assert_array_equal(main_to_pair, np.arange(feature_bins.n_bins))
     assert no_cuts is None
     np.testing.assert_array_equal(identity, np.arange(4))
+
+
+def test_map_columns_keeps_order_on_threads():
+    # Results come back in input order whatever thread computed them.
+    assert binning.map_columns(lambda value: value * value, range(50), n_threads=2) == [
+        value * value for value in range(50)]
+
+
+def test_map_columns_raises_first_error():
+    # As in a loop, the error of the first failing item is raised.
+    def check(value):
+        if value in (3, 7):
+            raise ValueError(f"bad {value}")
+        return value
+
+    with pytest.raises(ValueError, match="bad 3"):
+        binning.map_columns(check, range(10), n_threads=2)
+
+
+def test_bin_columns_same_on_threads():
+    # Binning a column per thread gives the same matrix as one thread.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.integers(0, 5, 3000),
+                          "c": rng.choice(["x", "y", "z"], 3000)})
+    columns, _, _ = to_columns(frame)
+    feature_bins = [binning.fit_feature_bins(column, None, 64) for column in columns]
+    np.testing.assert_array_equal(binning.bin_columns(columns, feature_bins, n_threads=2),
+                                  binning.bin_columns(columns, feature_bins))

@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
 from ebm._params import PARAMETER_CONSTRAINTS
+from ebm._validation import class_codes
 
 N_SAMPLES = 40
 
@@ -338,3 +339,32 @@ def test_unknown_importance_type():
 
     with pytest.raises(ValueError, match="importance_type must be 'avg_weight' or 'min_max'"):
         model.term_importances("gain")
+
+
+@pytest.mark.parametrize("y", [
+    np.array([3, 7, 3, 7, 7]),
+    np.array([-100, 27, 100, -100], dtype=np.int8),
+    np.array([2 ** 64 - 1, 2 ** 64 - 3, 2 ** 64 - 1], dtype=np.uint64),
+    np.array([-2 ** 40, 5, 2 ** 40]),
+    np.array([True, False, True]),
+    np.array([1.0, 0.0, -0.0, 2.5, 1.0]),
+    np.array(["b", "a", "c", "a"], dtype=object),
+    np.array(["yes", "no", "yes"]),
+], ids=["int", "int8", "uint64-large", "int-wide", "bool", "float", "object", "str"])
+def test_class_codes_match_unique(y):
+    # The counting and binary-search paths must give np.unique's classes and inverse.
+    classes, codes = class_codes(y)
+    expected_classes, expected_codes = np.unique(y, return_inverse=True)
+    assert classes.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(classes, expected_classes)
+    np.testing.assert_array_equal(codes, expected_codes.ravel())
+    assert codes.dtype == np.intp
+
+
+def test_class_codes_on_many_labels():
+    # 10^5 random int16 labels hit the counting path with gaps between values.
+    y = np.random.default_rng(0).integers(-3000, 3000, 100_000).astype(np.int16)
+    classes, codes = class_codes(y)
+    expected_classes, expected_codes = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, expected_classes)
+    np.testing.assert_array_equal(codes, expected_codes.ravel())
