@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._core._binning import bin_continuous
 from ._validation import RawColumn
 
 CONTINUOUS_TYPES = ("continuous", "quantile")
@@ -312,10 +313,10 @@ def bin_column(column, feature_bins):
             failed = np.zeros(len(values), dtype=bool)
         else:
             values, failed = _parse_object_floats(column.values)
-        binned = np.searchsorted(feature_bins.cuts, values, side="right") + 1
-        binned[np.isnan(values)] = 0
+        binned = bin_continuous(np.ascontiguousarray(values, dtype=np.float64),
+                                np.ascontiguousarray(feature_bins.cuts, dtype=np.float64))
         binned[failed] = unseen_bin
-        return binned.astype(np.uint16)
+        return binned
 
     if column.kind == "numeric":
         distinct, inverse = np.unique(column.values, return_inverse=True)

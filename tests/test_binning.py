@@ -10,6 +10,7 @@ from hypothesis.extra import numpy as hnp
 from ebm import binning
 from ebm.binning import (bin_column, bin_columns, bins_attribute, category_key,
                          fit_feature_bins, midpoint_cuts, quantile_cuts)
+from ebm._core._binning import bin_continuous
 from ebm._validation import to_columns
 
 
@@ -418,3 +419,23 @@ def test_bin_columns_same_on_threads():
     feature_bins = [binning.fit_feature_bins(column, None, 64) for column in columns]
     np.testing.assert_array_equal(binning.bin_columns(columns, feature_bins, n_threads=2),
                                   binning.bin_columns(columns, feature_bins))
+
+
+@given(cuts=hnp.arrays(np.float64, st.integers(0, 70),
+                       elements=st.floats(-1e6, 1e6, allow_nan=False), unique=True),
+       values=hnp.arrays(np.float64, st.integers(0, 200),
+                         elements=st.floats(allow_nan=True, allow_infinity=True)))
+def test_bin_continuous_matches_searchsorted(cuts, values):
+    # The branch-free search gives numpy's side="right" index + 1, and 0 for NaN.
+    cuts = np.sort(cuts)
+    values = np.concatenate([values, cuts, [0.0, -0.0]])
+    expected = np.searchsorted(cuts, values, side="right") + 1
+    expected[np.isnan(values)] = 0
+    binned = bin_continuous(values, cuts)
+    assert binned.dtype == np.uint16
+    np.testing.assert_array_equal(binned, expected)
+
+
+def test_bin_continuous_rejects_too_many_cuts():
+    with pytest.raises(ValueError, match="at most 65534 cuts"):
+        bin_continuous(np.zeros(3), np.arange(65535, dtype=np.float64))
