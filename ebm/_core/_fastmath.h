@@ -193,4 +193,64 @@ static void ebm_softmax_gradient_hessian(const double* y, const double* raw_scor
     }
 }
 
+/* Values per block of ebm_softmax_loss_sum: n_classes of every row of the block. */
+#define EBM_SOFTMAX_BLOCK_VALUES 4096
+
+/* Weighted sum of log(sum_k exp(r_k)) - r_y over the rows, with each row's
+ * largest score factored out. Blocks of rows first write every r_k - largest
+ * to a buffer, so that the exp runs as one vector loop, and then add the rows
+ * in order. A row with more classes than a block holds takes the scalar loop. */
+EBM_TARGET_CLONES
+static double ebm_softmax_loss_sum(const double* y, const double* raw_score,
+                                   const double* sample_weight, Py_ssize_t n,
+                                   Py_ssize_t n_classes) {
+    double shifted[EBM_SOFTMAX_BLOCK_VALUES];
+    double largest[EBM_SOFTMAX_BLOCK_VALUES];
+    double result = 0.0, total;
+    Py_ssize_t block_rows = EBM_SOFTMAX_BLOCK_VALUES / n_classes;
+    Py_ssize_t start, count, i, k, j, row;
+    if (block_rows == 0) {
+        for (i = 0; i < n; i++) {
+            const double* r = raw_score + i * n_classes;
+            double top = r[0];
+            for (k = 1; k < n_classes; k++) {
+                top = r[k] > top ? r[k] : top;
+            }
+            total = 0.0;
+            for (k = 0; k < n_classes; k++) {
+                total += ebm_exp(r[k] - top);
+            }
+            result += sample_weight[i] * (log(total) + top - r[(Py_ssize_t)y[i]]);
+        }
+        return result;
+    }
+    for (start = 0; start < n; start += block_rows) {
+        count = n - start < block_rows ? n - start : block_rows;
+        for (i = 0; i < count; i++) {
+            const double* r = raw_score + (start + i) * n_classes;
+            double top = r[0];
+            for (k = 1; k < n_classes; k++) {
+                top = r[k] > top ? r[k] : top;
+            }
+            largest[i] = top;
+            for (k = 0; k < n_classes; k++) {
+                shifted[i * n_classes + k] = r[k] - top;
+            }
+        }
+        for (j = 0; j < count * n_classes; j++) {
+            shifted[j] = ebm_exp(shifted[j]);
+        }
+        for (i = 0; i < count; i++) {
+            row = start + i;
+            total = 0.0;
+            for (k = 0; k < n_classes; k++) {
+                total += shifted[i * n_classes + k];
+            }
+            result += sample_weight[row] * (log(total) + largest[i]
+                                            - raw_score[row * n_classes + (Py_ssize_t)y[row]]);
+        }
+    }
+    return result;
+}
+
 #endif

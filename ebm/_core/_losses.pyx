@@ -24,6 +24,8 @@ cdef extern from "_fastmath.h" nogil:
     void ebm_softmax_gradient_hessian(const double* y, const double* raw_score,
                                       const double* sample_weight, double* gradients,
                                       double* hessians, Py_ssize_t n, Py_ssize_t n_classes)
+    double ebm_softmax_loss_sum(const double* y, const double* raw_score,
+                                const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes)
 
 
 def _sigmoid(raw_score):
@@ -357,21 +359,7 @@ cdef class CyMulticlassLogLoss(CyLoss):
         Py_ssize_t n,
     ) noexcept nogil:
         # w (log sum_k exp(r_k) - r_y), with the largest score factored out.
-        cdef Py_ssize_t i, k, start
-        cdef Py_ssize_t n_classes = self.n_scores
-        cdef double largest, total, result = 0.0
-        for i in range(n):
-            start = i * n_classes
-            largest = raw_score[start]
-            for k in range(1, n_classes):
-                if raw_score[start + k] > largest:
-                    largest = raw_score[start + k]
-            total = 0.0
-            for k in range(n_classes):
-                total += ebm_exp(raw_score[start + k] - largest)
-            result += sample_weight[i] * (
-                log(total) + largest - raw_score[start + <Py_ssize_t>y[i]])
-        return result
+        return ebm_softmax_loss_sum(y, raw_score, sample_weight, n, self.n_scores)
 
     def inverse_link(self, raw_score):
         """Return class probabilities, the softmax over the last axis."""
