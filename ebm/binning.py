@@ -98,14 +98,20 @@ def category_codes(values):
         Distinct category keys, as ``category_key`` gives them.
     """
     codes = np.full(len(values), -1, dtype=np.intp)
-    present = np.array([value is not None for value in values], dtype=bool)
+    present = np.not_equal(values, None).astype(bool)
     present_values = values[present]
     if len(present_values) == 0:
         return codes, []
     if _all_strings(present_values):
-        # Strings are their own keys, so numpy can group them without Python calls.
-        keys, inverse = np.unique(present_values.astype(str), return_inverse=True)
-        codes[present] = inverse.ravel()
+        # Strings are their own keys, so they group without a call per value:
+        # by hashing in pandas when it is installed, else by sorting in numpy.
+        try:
+            import pandas as pd
+        except ImportError:
+            keys, inverse = np.unique(present_values.astype(str), return_inverse=True)
+        else:
+            inverse, keys = pd.factorize(present_values, sort=True)
+        codes[present] = np.asarray(inverse).ravel()
         return codes, [str(key) for key in keys]
     key_index = {}
     present_codes = np.empty(len(present_values), dtype=np.intp)

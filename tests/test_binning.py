@@ -439,3 +439,14 @@ def test_bin_continuous_matches_searchsorted(cuts, values):
 def test_bin_continuous_rejects_too_many_cuts():
     with pytest.raises(ValueError, match="at most 65534 cuts"):
         bin_continuous(np.zeros(3), np.arange(65535, dtype=np.float64))
+
+
+def test_category_codes_strings_sorted_like_numpy():
+    # pandas' hashing path must give numpy's sorted keys and codes, -1 for None.
+    values = np.array(["UA", None, "AA", "Év", "", "b", "AA", None, "Z"], dtype=object)
+    codes, keys = binning.category_codes(values)
+    present = np.array([value is not None for value in values])
+    expected_keys, expected_codes = np.unique(values[present].astype(str), return_inverse=True)
+    assert keys == [str(key) for key in expected_keys]
+    np.testing.assert_array_equal(codes[present], expected_codes)
+    assert np.all(codes[~present] == -1)
