@@ -64,12 +64,13 @@ def row_keys(X_binned, n_bins, y):
     y : ndarray of shape (n_samples,)
     """
     radix = [int(bins) for bins in n_bins]
+    n_cells = math.prod(radix)
     # Checked before the sort of y, which the key would need.
-    if math.prod(radix) >= 2 ** 62:
+    if n_cells >= 2 ** 62:
         return None
     _, y_codes = np.unique(y, return_inverse=True)
     n_targets = int(y_codes.max()) + 1 if len(y) else 1
-    if math.prod(radix) * n_targets >= 2 ** 62:
+    if n_cells * n_targets >= 2 ** 62:
         return None
     key = y_codes.astype(np.int64).reshape(-1)
     for feature_idx in range(len(radix) - 1, -1, -1):
@@ -182,7 +183,7 @@ def split_rows(rows, n_val, stratify, rng):
     single row and validation sets smaller than the number of classes, so
     any data that can be fitted can be split.
 
-    ``rows`` must be sorted and distinct, and ``stratify``, when given, holds
+    ``rows`` must be sorted and distinct, and ``stratify``, when given, contains
     the class code of each of them: integers from 0 to k - 1, each present
     (see ``dense_codes``).
 
@@ -193,9 +194,8 @@ def split_rows(rows, n_val, stratify, rng):
     if stratify is None:
         permuted = rng.permutation(rows)
         return permuted[n_val:], permuted[:n_val]
-    codes = stratify
-    per_class = _stratified_counts(np.bincount(codes), n_val)
-    chosen = [rng.permutation(rows[codes == class_idx])[:count]
+    per_class = _stratified_counts(np.bincount(stratify), n_val)
+    chosen = [rng.permutation(rows[stratify == class_idx])[:count]
               for class_idx, count in enumerate(per_class)]
     val_rows = np.concatenate(chosen) if chosen else np.empty(0, dtype=rows.dtype)
     # A mask keeps the training rows in their given order, which is what

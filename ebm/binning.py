@@ -342,7 +342,7 @@ def map_columns(function, items, n_threads=1):
 
     numpy releases the GIL in the sorts and searches that binning spends its
     time in, so columns bin in parallel. The results keep the order of
-    ``items``, and the first item whose call raises raises here, as in a loop.
+    ``items``. As in a loop, the error of the first failing item is raised.
     """
     items = list(items)
     n_threads = max(1, min(n_threads, len(items)))

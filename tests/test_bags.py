@@ -18,7 +18,7 @@ def test_dense_codes_close_gaps():
     np.testing.assert_array_equal(dense_codes(np.array([0, 2, 2, 0, 3])), [0, 1, 1, 0, 2])
 
 
-def test_make_bags_with_class_of_zero_weight_rows():
+def test_make_bags_skips_zero_weight_class():
     # Every row of class 1 has weight 0, so the split draws from classes 0 and 2 only.
     # The validation rows keep the class shares of the weighted rows.
     codes = np.repeat([0, 1, 2], [60, 10, 30])

@@ -39,7 +39,8 @@ def bin_continuous(const double[::1] values, const double[::1] cuts):
     cdef double value
     cdef double* padded
     if n_cuts >= 65535:
-        raise ValueError(f"bin_continuous takes at most 65534 cuts, got {n_cuts}.")
+        raise ValueError(f"bin_continuous accepts at most 65534 cuts, so that bin indices "
+                         f"fit uint16, got {n_cuts}. Use fewer cuts.")
     result = np.empty(n, dtype=np.uint16)
     cdef uint16_t[::1] out = result
     while width <= n_cuts:
@@ -57,7 +58,7 @@ def bin_continuous(const double[::1] values, const double[::1] cuts):
             count = 0
             step = width // 2
             while step > 0:
-                # count + step - 1 < width, so the read stays in the padding.
+                # count + step - 1 < width, so the read stays inside the padded array.
                 count += step if padded[count + step - 1] <= value else 0
                 step //= 2
             out[i] = <uint16_t>(count + 1) if value == value else 0

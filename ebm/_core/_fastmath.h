@@ -199,7 +199,8 @@ static void ebm_softmax_gradient_hessian(const double* y, const double* raw_scor
 /* Weighted sum of log(sum_k exp(r_k)) - r_y over the rows, with each row's
  * largest score factored out. Blocks of rows first write every r_k - largest
  * to a buffer, so that the exp runs as one vector loop, and then add the rows
- * in order. A row with more classes than a block holds takes the scalar loop. */
+ * in order. When one row has more classes than a block fits, the scalar loop
+ * runs instead. */
 EBM_TARGET_CLONES
 static double ebm_softmax_loss_sum(const double* y, const double* raw_score,
                                    const double* sample_weight, Py_ssize_t n,

@@ -48,7 +48,8 @@ EBM_ALWAYS_INLINE double ebm_log1p(double x) {
 
 /* Odds above this stay there, so that 1 + o stays finite and p = o / (1 + o)
  * is 1 instead of NaN. The cap is e^690.8, far above the raw scores of
- * fitted models. A NaN update still gives NaN odds. */
+ * fitted models. A NaN update still gives NaN odds.
+ * NOTE: no test reaches the cap, so the model beyond it is unchecked. */
 #define EBM_ODDS_MAX 1e300
 
 /* Multiply the odds of a row by e^u: o + o (e^u - 1), capped. */
