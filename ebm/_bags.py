@@ -176,36 +176,29 @@ def dense_codes(codes):
     return np.unique(codes, return_inverse=True)[1].ravel()
 
 
-def split_rows(rows, n_val, stratify, rng):
+def draw_validation_rows(rows, n_val, stratify, rng):
     """Draw ``n_val`` validation rows from ``rows``, stratified by class when given.
 
     Unlike scikit-learn's stratified split, this accepts classes with a
     single row and validation sets smaller than the number of classes, so
     any data that can be fitted can be split.
 
-    ``rows`` must be sorted and distinct, and ``stratify``, when given, contains
-    the class code of each of them: integers from 0 to k - 1, each present
-    (see ``dense_codes``).
+    ``stratify``, when given, contains the class code of each of ``rows``:
+    integers from 0 to k - 1, each present (see ``dense_codes``).
 
     Returns
     -------
-    train_rows, val_rows : ndarray of dtype int32
+    val_rows : ndarray of the dtype of ``rows``, in the order drawn
     """
     if stratify is None:
-        permuted = rng.permutation(rows)
-        return permuted[n_val:], permuted[:n_val]
+        return rng.permutation(rows)[:n_val]
     per_class = _stratified_counts(np.bincount(stratify), n_val)
     chosen = [rng.permutation(rows[stratify == class_idx])[:count]
               for class_idx, count in enumerate(per_class)]
-    val_rows = np.concatenate(chosen) if chosen else np.empty(0, dtype=rows.dtype)
-    # A mask keeps the training rows in their given order, which is what
-    # np.setdiff1d returns for sorted rows, without sorting a million rows.
-    is_val = np.zeros(int(rows.max()) + 1 if len(rows) else 0, dtype=bool)
-    is_val[val_rows] = True
-    return rows[~is_val[rows]], val_rows
+    return np.concatenate(chosen) if chosen else np.empty(0, dtype=rows.dtype)
 
 
-def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequence):
+def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequence, n_jobs=1):
     """Split the rows into ``outer_bags`` pairs of training and validation rows.
 
     Only rows with a positive weight are split. Rows with weight 0 always go
@@ -222,14 +215,16 @@ def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequenc
         more), held out per bag.
     outer_bags : int
     seed_sequence : numpy.random.SeedSequence
+    n_jobs : int
+        Threads that split the bags. Each bag draws from its own seed, so the
+        bags do not depend on it.
 
     Returns
     -------
-    list of Bag
+    list of Bag, each with sorted ``train_rows`` and ``val_rows`` of dtype int32
     """
     all_rows = np.arange(len(sample_weight), dtype=np.int32)
     weighted_rows = all_rows[sample_weight > 0]
-    zero_weight_rows = all_rows[sample_weight <= 0]
     if stratify is not None:
         # One renumbering for all bags: a class whose rows all have weight 0
         # leaves a gap in the codes.
@@ -239,22 +234,28 @@ def make_bags(sample_weight, stratify, validation_size, outer_bags, seed_sequenc
         raise ValueError(
             f"validation_size={validation_size!r} reserves {n_val} of {len(weighted_rows)} rows "
             "with positive weight for validation, leaving none to train on. Lower it.")
-    bags = []
+    seeds = []
     for child in seed_sequence.spawn(outer_bags):
         # generate_state(5) starts with the same 3 words as generate_state(3),
         # so the main stage draws what it drew before the pair seed existed.
         split_seed, boost_seed_high, boost_seed_low, pair_seed_high, pair_seed_low = (
             child.generate_state(5, dtype=np.uint32))
+        seeds.append((int(split_seed), int(boost_seed_high) << 32 | int(boost_seed_low),
+                      int(pair_seed_high) << 32 | int(pair_seed_low)))
+
+    def split(bag_idx):
+        split_seed, boost_seed, pair_seed = seeds[bag_idx]
         if n_val == 0:
-            train_rows, val_rows = weighted_rows, np.empty(0, dtype=np.int32)
-        else:
-            train_rows, val_rows = split_rows(weighted_rows, n_val, stratify,
-                                              np.random.default_rng(int(split_seed)))
-        train_rows = np.sort(np.concatenate([train_rows, zero_weight_rows])).astype(np.int32)
-        boost_seed = int(boost_seed_high) << 32 | int(boost_seed_low)
-        pair_seed = int(pair_seed_high) << 32 | int(pair_seed_low)
-        bags.append(Bag(train_rows, np.sort(val_rows).astype(np.int32), boost_seed, pair_seed))
-    return bags
+            return Bag(all_rows, np.empty(0, dtype=np.int32), boost_seed, pair_seed)
+        val_rows = draw_validation_rows(weighted_rows, n_val, stratify,
+                                        np.random.default_rng(split_seed))
+        # A mask gives the training rows (weight 0 included) in order, without
+        # sorting a million rows per bag.
+        is_val = np.zeros(len(all_rows), dtype=bool)
+        is_val[val_rows] = True
+        return Bag(all_rows[~is_val], np.sort(val_rows), boost_seed, pair_seed)
+
+    return map_bags(split, outer_bags, n_jobs)
 
 
 @dataclasses.dataclass

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _edit, binning
 from ._bags import (TermLayout, average_bags, boost_bags, centre_bags, effective_n_threads,
-                    group_bag_rows, make_bags, row_keys)
+                    group_bag_rows, make_bags, map_bags, row_keys)
 from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
 from ._logging import verbose_logging
@@ -171,15 +171,18 @@ class _EBMBase(BaseEstimator):
                 self._check_pair_cells(term)
         seed_sequence = np.random.SeedSequence(self.random_state)
         bags = make_bags(data.sample_weight, data.stratify, self.validation_size, self.outer_bags,
-                         seed_sequence)
+                         seed_sequence, self.n_jobs)
         # Identical rows (same bins, same target) boost as one weighted row.
         keys = row_keys(X_binned, [bins.n_bins for bins in self._feature_bins], data.y)
-        if keys is not None:
-            for bag in bags:
+
+        def prepare(bag_idx):
+            bag = bags[bag_idx]
+            if keys is not None:
                 group_bag_rows(bag, keys, data.sample_weight)
+            return loss.init_score(data.y[bag.train_rows], data.sample_weight[bag.train_rows])
+
+        intercepts = map_bags(prepare, len(bags), self.n_jobs)
         del keys
-        intercepts = [loss.init_score(data.y[bag.train_rows], data.sample_weight[bag.train_rows])
-                      for bag in bags]
         if not np.all(np.isfinite(intercepts)):
             raise ValueError(
                 f"objective {loss.name!r} gave a non-finite initial intercept {intercepts[0]!r}; "

@@ -1,6 +1,7 @@
 """Tests of the bag split helpers in ``ebm._bags``."""
 
 import numpy as np
+import pytest
 
 from ebm._bags import dense_codes, make_bags
 
@@ -28,3 +29,32 @@ def test_make_bags_skips_zero_weight_class():
         assert np.bincount(codes[bag.val_rows], minlength=3).tolist() == [12, 0, 6]
         assert np.all(weight[bag.val_rows] > 0)
         assert len(bag.train_rows) + len(bag.val_rows) == 100
+
+
+@pytest.mark.parametrize("stratified", [False, True])
+@pytest.mark.parametrize("validation_size", [0.0, 0.15, 7])
+def test_make_bags_partition_on_any_n_jobs(stratified, validation_size):
+    # Each bag's training rows are every row it does not validate on, zero
+    # weights included, both sorted and int32, and threads change no bag.
+    rng = np.random.default_rng(3)
+    weight = np.where(rng.random(500) < 0.1, 0.0, rng.random(500) + 0.5)
+    codes = rng.integers(0, 3, 500) if stratified else None
+    runs = [make_bags(weight, codes, validation_size, 5, np.random.SeedSequence(11), n_jobs)
+            for n_jobs in (1, 2, 4)]
+    n_weighted = int(np.sum(weight > 0))
+    n_val = int(validation_size) if validation_size >= 1 else int(validation_size * n_weighted)
+    for bag in runs[0]:
+        for rows in (bag.train_rows, bag.val_rows):
+            assert rows.dtype == np.int32
+            assert np.all(np.diff(rows) > 0)
+        assert len(bag.val_rows) == n_val
+        assert np.all(weight[bag.val_rows] > 0)
+        np.testing.assert_array_equal(np.union1d(bag.train_rows, bag.val_rows), np.arange(500))
+        assert len(np.intersect1d(bag.train_rows, bag.val_rows)) == 0
+    for other in runs[1:]:
+        for bag, same in zip(runs[0], other):
+            np.testing.assert_array_equal(bag.train_rows, same.train_rows)
+            np.testing.assert_array_equal(bag.val_rows, same.val_rows)
+            assert (bag.seed, bag.pair_seed) == (same.seed, same.pair_seed)
+    if validation_size:
+        assert not np.array_equal(runs[0][0].val_rows, runs[0][1].val_rows)

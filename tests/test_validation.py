@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
 from ebm._params import PARAMETER_CONSTRAINTS
-from ebm._validation import class_codes
+from ebm._validation import class_codes, to_columns
 
 N_SAMPLES = 40
 
@@ -368,3 +368,26 @@ def test_class_codes_on_many_labels():
     expected_classes, expected_codes = np.unique(y, return_inverse=True)
     np.testing.assert_array_equal(classes, expected_classes)
     np.testing.assert_array_equal(codes, expected_codes.ravel())
+
+
+@pytest.mark.parametrize("make_array", [
+    lambda rng: rng.normal(size=(10_001, 3)),
+    lambda rng: np.asfortranarray(rng.normal(size=(9_000, 4))),
+    lambda rng: rng.normal(size=(20_000, 3))[::3, ::2],
+    lambda rng: rng.integers(-5, 5, size=(8_193, 2)).astype(np.int8),
+    lambda rng: rng.integers(0, 2**63, size=(5_000, 2), dtype=np.uint64),
+    lambda rng: rng.random(size=(4_097, 3)) < 0.5,
+    lambda rng: rng.normal(size=(7, 5)).astype(np.float32),
+], ids=["float64", "fortran", "strided", "int8", "uint64", "bool", "float32"])
+def test_numeric_array_columns_match_each_column_as_float64(make_array):
+    # The blocked copy of a numeric array must give each column exactly as
+    # casting that column alone would, whatever the layout and dtype.
+    array = make_array(np.random.default_rng(0))
+    columns, names, n_samples = to_columns(array)
+    assert names is None
+    assert n_samples == array.shape[0]
+    assert len(columns) == array.shape[1]
+    for i, column in enumerate(columns):
+        assert column.kind == "numeric"
+        assert column.values.dtype == np.float64
+        np.testing.assert_array_equal(column.values, array[:, i].astype(np.float64))
