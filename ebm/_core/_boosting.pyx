@@ -37,7 +37,7 @@ from libc.string cimport memcpy, memset
 from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
 from ._histogram cimport (HISTOGRAM_COPIES, apply_update, apply_update_multi, build_histogram,
                           build_histogram_multi, build_histogram_pair, fold_copies)
-from ._losses cimport CyLoss
+from ._losses cimport CyLoss, CyMulticlassLogLoss
 from ._pair_update cimport (PairWorkspace, find_pair_update, pair_workspace_create,
                             pair_workspace_free)
 from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspace_create,
@@ -65,6 +65,25 @@ cdef extern from "_logistic.h" nogil:
                                       const double* y, const double* sample_weight,
                                       Py_ssize_t n, Py_ssize_t next_n_bins,
                                       Py_ssize_t n_copies, double* odds, double* sums)
+
+cdef extern from "_softmax.h" nogil:
+    double EBM_SOFTMAX_PRODUCT_MAX_SPREAD
+    double ebm_softmax_factors(const double* update, Py_ssize_t n_bins, Py_ssize_t n_classes,
+                               double* factor, double* shifted)
+    void ebm_softmax_probabilities(const double* raw_score, Py_ssize_t n, Py_ssize_t n_classes,
+                                   double* probability)
+    void ebm_softmax_apply(const X_BINNED_C* bins, const X_BINNED_C* next_bins,
+                           const ROW_C* rows, const double* factor, const double* y,
+                           const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
+                           double* probability, double* sum_gradients, double* sum_hessians)
+    void ebm_softmax_histogram(const X_BINNED_C* bins, const ROW_C* rows,
+                               const double* probability, const double* y,
+                               const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
+                               double* sum_gradients, double* sum_hessians)
+    double ebm_softmax_apply_loss(const X_BINNED_C* bins, const ROW_C* rows,
+                                  const double* factor, const double* shifted, const double* y,
+                                  const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
+                                  int products, double* probability)
 
 cdef extern from "_squared.h" nogil:
     void ebm_squared_histogram(const X_BINNED_C* bins, const ROW_C* rows,
@@ -151,6 +170,15 @@ cdef struct BagState:
     double* odds
     double* probability_val
     double* expm1_update      # (max_bins,) e^u - 1 of the update being applied
+    # Multiclass log-loss in probability space (see _softmax.h), when
+    # track_softmax: the n_scores probabilities of every training and
+    # validation row, and the histogram the last step built for the next term.
+    bint track_softmax
+    double* softmax_train
+    double* softmax_val
+    double* softmax_factor    # (max_bins * n_scores,) e^(u - m) of the update being applied
+    double* softmax_shifted   # (max_bins * n_scores,) u - m
+    double* softmax_sums      # (2 * max_bins * n_scores,) gradient sums, then hessian sums
     # Squared error without bin sums, when track_gradients: the gradients are
     # updated in place (see _squared.h), and the validation raw scores kept.
     bint track_gradients
@@ -182,6 +210,8 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.train_cumulative); free(s.val_cumulative); free(s.gradient_sums)
     free(s.residual_sums); free(s.val_weights)
     free(s.odds); free(s.probability_val)
+    free(s.softmax_train); free(s.softmax_val); free(s.softmax_factor)
+    free(s.softmax_shifted); free(s.softmax_sums)
     free(s.expm1_update); free(s.paired_sums); free(s.val_target_sums)
 
 
@@ -206,7 +236,7 @@ cdef class _LoopInputs:
 cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     if s.n_val == 0 or s.weight_val_sum <= 0.0:
         return 0.0
-    if s.track_bin_sums or s.track_probability or s.track_gradients:
+    if s.track_bin_sums or s.track_probability or s.track_gradients or s.track_softmax:
         return s.metric_total / s.weight_val_sum
     return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
 
@@ -252,6 +282,7 @@ cdef double _compute_update(
     cdef const X_BINNED_C* feature_bins = X_binned + terms.feature[term_idx] * n_samples
     cdef const ROW_C* kernel_rows = train_rows
     cdef Py_ssize_t n_copies
+    cdef Py_ssize_t n_values = n_bins * s.n_scores
     cdef const double* train_weights = s.weight_train
     if s.contiguous:
         kernel_rows = NULL
@@ -279,8 +310,19 @@ cdef double _compute_update(
             fold_copies(s.paired_sums, n_bins)
         memcpy(s.sum_gradients, s.paired_sums, n_bins * sizeof(double))
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
+    elif s.track_softmax:
+        if s.pending_term == term_idx:
+            memcpy(s.sum_gradients, s.softmax_sums, n_values * sizeof(double))
+            memcpy(s.sum_hessians, s.softmax_sums + n_values, n_values * sizeof(double))
+        else:
+            memset(s.sum_gradients, 0, n_values * sizeof(double))
+            memset(s.sum_hessians, 0, n_values * sizeof(double))
+            ebm_softmax_histogram(feature_bins, kernel_rows, s.softmax_train, s.y_train,
+                                  train_weights, s.n_train, s.n_scores, s.sum_gradients,
+                                  s.sum_hessians)
+        s.pending_term = -1
     elif s.n_scores > 1 or bins_b > 0:
-        memset(s.sum_gradients, 0, n_bins * s.n_scores * sizeof(double))
+        memset(s.sum_gradients, 0, n_values * sizeof(double))
         memset(s.sum_hessians, 0, n_bins * s.n_scores * sizeof(double))
         build_histogram_multi(feature_bins, train_rows, s.gradients, s.hessians, s.n_train,
                               s.n_scores, s.sum_gradients, s.sum_hessians)
@@ -331,7 +373,7 @@ cdef void _apply(
     cdef const ROW_C* kernel_val_rows = val_rows
     cdef const X_BINNED_C* val_bins = feature_bins
     cdef Py_ssize_t index, next_n_bins, n_copies
-    cdef double last_update, last_expm1, largest_update, linear
+    cdef double last_update, last_expm1, largest_update, linear, spread
     cdef double cached_updates[EXPM1_CACHE]
     cdef double cached_expm1[EXPM1_CACHE]
     cdef Py_ssize_t cached, n_cached, n_inserted
@@ -400,6 +442,27 @@ cdef void _apply(
             s.metric_total += ebm_logistic_apply_loss(
                 val_bins, kernel_val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
                 s.n_val, s.probability_val)
+        return
+    if s.track_softmax:
+        spread = ebm_softmax_factors(s.update, n_bins, s.n_scores, s.softmax_factor,
+                                     s.softmax_shifted)
+        s.pending_term = -1
+        if next_term >= 0:
+            next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
+            memset(s.softmax_sums, 0, 2 * next_n_bins * s.n_scores * sizeof(double))
+            ebm_softmax_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
+                              kernel_rows, s.softmax_factor, s.y_train, train_weights, s.n_train,
+                              s.n_scores, s.softmax_train, s.softmax_sums,
+                              s.softmax_sums + next_n_bins * s.n_scores)
+            s.pending_term = next_term
+        else:
+            ebm_softmax_apply(feature_bins, NULL, kernel_rows, s.softmax_factor, s.y_train,
+                              train_weights, s.n_train, s.n_scores, s.softmax_train, NULL, NULL)
+        if s.n_val > 0:
+            s.metric_total += ebm_softmax_apply_loss(
+                val_bins, kernel_val_rows, s.softmax_factor, s.softmax_shifted, s.y_val,
+                s.weight_val, s.n_val, s.n_scores,
+                s.unit_val_weights and spread <= EBM_SOFTMAX_PRODUCT_MAX_SPREAD, s.softmax_val)
         return
     if s.track_gradients:
         s.pending_term = -1
@@ -853,9 +916,10 @@ def boost_bag(
         ``cyclic_progress``, ``smoothing_rounds``, ``max_rounds``,
         ``early_stopping_rounds``, ``early_stopping_tolerance`` and
         ``missing_mode`` (an int from ``_splitting``). The optional key
-        ``probability_space`` set to 0 makes the binary log-loss keep raw
-        scores and pass over the rows for gradients, instead of keeping
-        probabilities (see ``_logistic.h``); the default is -1. Likewise,
+        ``probability_space`` set to 0 makes the binary and multiclass
+        log-losses keep raw scores and pass over the rows for gradients,
+        instead of keeping probabilities (see ``_logistic.h`` and
+        ``_softmax.h``); the default is -1. Likewise,
         ``gradient_space`` set to 0 makes squared error recompute gradients
         from raw scores instead of updating them (see ``_squared.h``). The
         optional key
@@ -1062,6 +1126,17 @@ def boost_bag(
         s.expm1_update = <double*>malloc(max_bins * sizeof(double))
         if s.odds == NULL or s.probability_val == NULL or s.expm1_update == NULL:
             s.track_probability = False
+    s.track_softmax = (int(settings.get("probability_space", -1)) != 0
+                       and isinstance(loss, CyMulticlassLogLoss))
+    if s.track_softmax:
+        s.softmax_train = <double*>malloc(n_train * n_scores * sizeof(double))
+        s.softmax_val = <double*>malloc((n_val + 1) * n_scores * sizeof(double))
+        s.softmax_factor = <double*>malloc(max_bins * n_scores * sizeof(double))
+        s.softmax_shifted = <double*>malloc(max_bins * n_scores * sizeof(double))
+        s.softmax_sums = <double*>malloc(2 * max_bins * n_scores * sizeof(double))
+        if (s.softmax_train == NULL or s.softmax_val == NULL or s.softmax_factor == NULL
+                or s.softmax_shifted == NULL or s.softmax_sums == NULL):
+            s.track_softmax = False
     if s.track_probability or s.track_gradients:
         s.paired_sums = <double*>malloc(HISTOGRAM_COPIES * max_bins * 2 * sizeof(double))
         if s.paired_sums == NULL:
@@ -1161,8 +1236,7 @@ def boost_bag(
                 s.contiguous = True
             if s.track_bin_sums:
                 _init_bin_sums(&s, loop_X, loop_samples, &terms, loop_train, loop_val)
-            if s.track_probability:
-                _init_probability(&s, loss)
+            if s.track_probability or s.track_softmax:
                 s.unit_val_weights = allow_unit_weights
                 s.unit_train_weights = allow_unit_weights
                 for i in range(n_train):
@@ -1171,6 +1245,8 @@ def boost_bag(
                 for i in range(n_val):
                     if s.weight_val[i] != 1.0:
                         s.unit_val_weights = False
+            if s.track_probability:
+                _init_probability(&s, loss)
                 if s.unit_val_weights:
                     s.val_target_sums = <double*>calloc(total_bins, sizeof(double))
                     if s.val_target_sums == NULL:
@@ -1183,6 +1259,11 @@ def boost_bag(
                             s.val_target_sums[offset + feature_bins[loop_val[i]]] += s.y_val[i]
             if s.track_gradients and n_val > 0:
                 s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, n_val)
+            if s.track_softmax:
+                ebm_softmax_probabilities(s.raw_train, n_train, n_scores, s.softmax_train)
+                ebm_softmax_probabilities(s.raw_val, n_val, n_scores, s.softmax_val)
+                if n_val > 0:
+                    s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, n_val)
             n_steps = _run_loop(&s, loss, loop_X, loop_samples, &terms, loop_train, loop_val,
                                 &params, &schedule, &rng, ws, pair_ws, inputs,
                                 callback is not None, stop_ptr)

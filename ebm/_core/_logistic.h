@@ -18,32 +18,6 @@
 
 #include "_fastmath.h"
 
-/* log(1 + x) for x > -1. 1 + x is split into 2**k * m with m in
- * [sqrt(2) / 2, sqrt(2)), and log(m) = 2 atanh(f / (2 + f)) with f = m - 1,
- * where |f / (2 + f)| stays below 0.172. The last term corrects the
- * rounding of 1 + x, which matters when x is small. All steps are
- * arithmetic and bit operations, so the loop calling it vectorises. */
-EBM_ALWAYS_INLINE double ebm_log1p(double x) {
-    const double ln2 = 0.69314718055994530942;
-    const int64_t sqrt_half_bits = 0x3fe6a09e667f3bcdLL;
-    const int64_t one_bits = 0x3ff0000000000000LL;
-    /* Bits of 2**52 + 1023 + k read as a double give that number exactly. */
-    const int64_t magic_bits = 0x4330000000000000LL;
-    double z = 1.0 + x;
-    double correction = (x - (z - 1.0)) / z;
-    int64_t bits, shifted, k_bits;
-    double m, f, k;
-    memcpy(&bits, &z, sizeof(bits));
-    shifted = bits + (one_bits - sqrt_half_bits);
-    k_bits = (shifted >> 52) + magic_bits;
-    memcpy(&k, &k_bits, sizeof(k));
-    k = k - (4503599627370496.0 + 1023.0);
-    bits = (shifted & 0x000fffffffffffffLL) + sqrt_half_bits;
-    memcpy(&m, &bits, sizeof(m));
-    f = m - 1.0;
-    return k * ln2 + ebm_atanh_log(f / (2.0 + f)) + correction;
-}
-
 #define EBM_LOGISTIC_BLOCK 256
 
 /* Odds above this stay there, so that 1 + o stays finite and p = o / (1 + o)

@@ -1,0 +1,197 @@
+/* Multiclass log-loss steps kept in probability space.
+ *
+ * Every row keeps its K class probabilities p_k. A step adds u_k[b] to the
+ * raw scores of the rows in bin b, which multiplies each p_k by e^u_k and
+ * divides by the new total: p_k' = p_k f_k / S with S = sum_j p_j f_j. The
+ * softmax is the same when the K updates of a bin move by a constant, so the
+ * factors are f_k = e^(u_k - m) with m the largest u_k of the bin: they lie
+ * in (0, 1], the largest is 1, and S cannot overflow. The factors take K
+ * exps per bin, so a step costs each row a division instead of K exps.
+ *
+ * The row's log-loss -log p_y changes by log S - (u_y - m), so the
+ * validation metric follows with one log per row, or one per block of rows
+ * when they all have weight 1.
+ *
+ * The gradient and hessian sums of a histogram are added row by row in the
+ * order of the rows, as build_histogram_multi adds them.
+ * NOTE: a probability that underflows to 0 (raw scores more than about 745
+ * apart) stays 0; no test reaches that far.
+ */
+#ifndef EBM_SOFTMAX_H
+#define EBM_SOFTMAX_H
+
+#include "_fastmath.h"
+
+/* Fill factor[b K + k] = e^(u_k[b] - m[b]) and shifted[b K + k] = u_k[b] - m[b]
+ * for the n_bins bins of update, and return the largest |u_k[b] - m[b]|. */
+static double ebm_softmax_factors(const double* update, Py_ssize_t n_bins, Py_ssize_t n_classes,
+                                  double* restrict factor, double* restrict shifted) {
+    Py_ssize_t b, k;
+    double largest, spread = 0.0;
+    for (b = 0; b < n_bins; b++) {
+        const double* u = update + b * n_classes;
+        largest = u[0];
+        for (k = 1; k < n_classes; k++) {
+            largest = u[k] > largest ? u[k] : largest;
+        }
+        for (k = 0; k < n_classes; k++) {
+            shifted[b * n_classes + k] = u[k] - largest;
+            factor[b * n_classes + k] = exp(u[k] - largest);
+            /* A NaN update gives a NaN spread, which fails every <= test. */
+            if (!(fabs(u[k] - largest) <= spread)) {
+                spread = fabs(u[k] - largest);
+            }
+        }
+    }
+    return spread;
+}
+
+/* Probabilities from raw scores, row by row, with the largest score factored out. */
+static void ebm_softmax_probabilities(const double* raw_score, Py_ssize_t n,
+                                      Py_ssize_t n_classes, double* restrict probability) {
+    Py_ssize_t i, k;
+    double largest, total;
+    for (i = 0; i < n; i++) {
+        const double* r = raw_score + i * n_classes;
+        double* p = probability + i * n_classes;
+        largest = r[0];
+        for (k = 1; k < n_classes; k++) {
+            largest = r[k] > largest ? r[k] : largest;
+        }
+        total = 0.0;
+        for (k = 0; k < n_classes; k++) {
+            p[k] = exp(r[k] - largest);
+            total += p[k];
+        }
+        for (k = 0; k < n_classes; k++) {
+            p[k] /= total;
+        }
+    }
+}
+
+/* Multiply a row's probabilities by its factors and divide by their sum S;
+ * return S. */
+EBM_ALWAYS_INLINE double ebm_softmax_move(double* restrict p, const double* f,
+                                          Py_ssize_t n_classes) {
+    Py_ssize_t k;
+    double total = 0.0, inverse;
+    for (k = 0; k < n_classes; k++) {
+        p[k] *= f[k];
+        total += p[k];
+    }
+    inverse = 1.0 / total;
+    for (k = 0; k < n_classes; k++) {
+        p[k] *= inverse;
+    }
+    return total;
+}
+
+/* Add a row's weighted gradients w (p_k - [y = k]) and hessians
+ * w p_k (1 - p_k) to the K sums of its bin. */
+EBM_ALWAYS_INLINE void ebm_softmax_add(const double* p, double w, Py_ssize_t label,
+                                       Py_ssize_t n_classes, double* restrict sum_gradients,
+                                       double* restrict sum_hessians) {
+    Py_ssize_t k;
+    for (k = 0; k < n_classes; k++) {
+        sum_gradients[k] += w * (p[k] - (k == label ? 1.0 : 0.0));
+        sum_hessians[k] += w * p[k] * (1.0 - p[k]);
+    }
+}
+
+/* Apply the factors to the training rows. With next_bins not NULL, also add
+ * the new gradients and hessians to the histogram of the next term
+ * (sum_gradients and sum_hessians, n_classes values per bin, zeroed by the
+ * caller) in the same pass. */
+EBM_TARGET_CLONES
+static void ebm_softmax_apply(const uint16_t* bins, const uint16_t* next_bins, const int32_t* rows,
+                              const double* factor, const double* y, const double* sample_weight,
+                              Py_ssize_t n, Py_ssize_t n_classes, double* restrict probability,
+                              double* restrict sum_gradients, double* restrict sum_hessians) {
+    Py_ssize_t i, row;
+    for (i = 0; i < n; i++) {
+        row = EBM_ROW(rows, i);
+        double* p = probability + i * n_classes;
+        ebm_softmax_move(p, factor + (Py_ssize_t)bins[row] * n_classes, n_classes);
+        if (next_bins != NULL) {
+            Py_ssize_t start = (Py_ssize_t)next_bins[row] * n_classes;
+            ebm_softmax_add(p, EBM_WEIGHT(sample_weight, i), (Py_ssize_t)y[i], n_classes,
+                            sum_gradients + start, sum_hessians + start);
+        }
+    }
+}
+
+/* The histogram of the current probabilities, as ebm_softmax_apply builds it. */
+EBM_TARGET_CLONES
+static void ebm_softmax_histogram(const uint16_t* bins, const int32_t* rows,
+                                  const double* probability, const double* y,
+                                  const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
+                                  double* restrict sum_gradients, double* restrict sum_hessians) {
+    Py_ssize_t i, start;
+    for (i = 0; i < n; i++) {
+        start = (Py_ssize_t)bins[EBM_ROW(rows, i)] * n_classes;
+        ebm_softmax_add(probability + i * n_classes, EBM_WEIGHT(sample_weight, i),
+                        (Py_ssize_t)y[i], n_classes, sum_gradients + start,
+                        sum_hessians + start);
+    }
+}
+
+/* Rows per block of ebm_softmax_apply_loss. */
+#define EBM_SOFTMAX_BLOCK 256
+
+/* Rows whose S multiply into one product before its log. Each S lies in
+ * [e^-a, 1] for updates of spread a <= EBM_SOFTMAX_PRODUCT_MAX_SPREAD, so
+ * a product stays above e^-256, far from underflow. */
+#define EBM_SOFTMAX_PRODUCT_ROWS 16
+#define EBM_SOFTMAX_PRODUCT_MAX_SPREAD 16.0
+
+/* Apply the factors to the validation rows and return the change of their
+ * weighted log-loss sum, sum of w (log S - (u_y - m)). Each block of rows
+ * first moves every row and keeps its S, then takes the logs in one vector
+ * loop of four partial sums. With products set (all weights 1, spread at
+ * most EBM_SOFTMAX_PRODUCT_MAX_SPREAD), the logs are taken of products of
+ * EBM_SOFTMAX_PRODUCT_ROWS values of S instead. */
+EBM_TARGET_CLONES
+static double ebm_softmax_apply_loss(const uint16_t* bins, const int32_t* rows,
+                                     const double* factor, const double* shifted, const double* y,
+                                     const double* sample_weight, Py_ssize_t n,
+                                     Py_ssize_t n_classes, int products,
+                                     double* restrict probability) {
+    double totals[EBM_SOFTMAX_BLOCK];
+    double weights[EBM_SOFTMAX_BLOCK];
+    double logs[4] = {0.0, 0.0, 0.0, 0.0};
+    double linear = 0.0, product;
+    Py_ssize_t start, count, i, j, lane, bin_start;
+    for (start = 0; start < n; start += EBM_SOFTMAX_BLOCK) {
+        count = n - start < EBM_SOFTMAX_BLOCK ? n - start : EBM_SOFTMAX_BLOCK;
+        for (i = 0; i < count; i++) {
+            bin_start = (Py_ssize_t)bins[EBM_ROW(rows, start + i)] * n_classes;
+            totals[i] = ebm_softmax_move(probability + (start + i) * n_classes,
+                                         factor + bin_start, n_classes);
+            weights[i] = products ? 1.0 : EBM_WEIGHT(sample_weight, start + i);
+            linear += weights[i] * shifted[bin_start + (Py_ssize_t)y[start + i]];
+        }
+        if (products) {
+            for (i = 0; i < count; i += EBM_SOFTMAX_PRODUCT_ROWS) {
+                product = 1.0;
+                for (j = i; j < count && j < i + EBM_SOFTMAX_PRODUCT_ROWS; j++) {
+                    product *= totals[j];
+                }
+                logs[0] += log(product);
+            }
+            continue;
+        }
+        /* Padding rows of S = 1 and weight 0 add nothing. */
+        for (i = count; i % 4 != 0; i++) {
+            totals[i] = 1.0;
+            weights[i] = 0.0;
+        }
+        for (i = 0; i < count; i += 4) {
+            for (lane = 0; lane < 4; lane++) {
+                logs[lane] += weights[i + lane] * ebm_log1p(totals[i + lane] - 1.0);
+            }
+        }
+    }
+    return ((logs[0] + logs[1]) + (logs[2] + logs[3])) - linear;
+}
+
+#endif
