@@ -97,6 +97,8 @@ cdef extern from "_squared.h" nogil:
                                   const double* update, const double* y,
                                   const double* sample_weight, Py_ssize_t n,
                                   double* raw_score)
+    void ebm_add_scaled_pair(double* target_a, const double* source_a, double* target_b,
+                             const double* source_b, double factor, Py_ssize_t n)
 
 
 cdef struct Schedule:
@@ -506,21 +508,24 @@ cdef void _apply_to_bin_sums(BagState* s, Py_ssize_t offset, Py_ssize_t n_bins) 
     # to the validation metric and to every bin's gradient and residual sums.
     cdef Py_ssize_t b, row
     cdef double u, change
+    cdef double metric_total = s.metric_total
     cdef Py_ssize_t total_bins = s.total_bins
     # The squared error of the validation rows in bin b goes from
     # sum w e^2 to sum w (e + u)^2; the residual sums are still those before the step.
+    # The sum runs in a local, which the compiler keeps in a register.
     for b in range(n_bins):
         u = s.update[b]
         if u != 0.0:
-            s.metric_total += u * (2.0 * s.residual_sums[offset + b] + u * s.val_weights[offset + b])
+            metric_total += u * (2.0 * s.residual_sums[offset + b] + u * s.val_weights[offset + b])
+    s.metric_total = metric_total
     # sum_b u[b] W[b] = sum_b (u[b] - u[b + 1]) C[b] with C the cumulative sum of
     # W over b and u[n_bins] = 0: one row of C per change of value.
     for b in range(n_bins):
         change = s.update[b] - (s.update[b + 1] if b + 1 < n_bins else 0.0)
         if change != 0.0:
             row = (offset + b) * total_bins
-            _add_scaled(s.gradient_sums, s.train_cumulative + row, change, total_bins)
-            _add_scaled(s.residual_sums, s.val_cumulative + row, change, total_bins)
+            ebm_add_scaled_pair(s.gradient_sums, s.train_cumulative + row, s.residual_sums,
+                                s.val_cumulative + row, change, total_bins)
 
 
 cdef void _init_bin_sums(

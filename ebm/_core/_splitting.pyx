@@ -135,6 +135,7 @@ cdef Py_ssize_t _layout_units(
     cdef Py_ssize_t bin_idx, item_idx, k, key_score
     cdef Py_ssize_t last_value_bin = n_bins - 2
     cdef double rare_c = 0.0
+    cdef double g_run, h_run, c_run
     cdef bint has_rare = False
 
     for bin_idx in range(n_bins):
@@ -186,6 +187,21 @@ cdef Py_ssize_t _layout_units(
                     if ws.bin_unit[bin_idx] == -2:
                         ws.bin_unit[bin_idx] = n_units
                 _push_unit(ws, n_units, ws.rare_gradients, ws.rare_hessians, rare_c)
+            n_units += 1
+    elif n_scores == 1:
+        # _push_unit's sums, kept in registers: each entry would otherwise
+        # wait for the store of the entry before it.
+        g_run = ws.unit_gradients[n_units]
+        h_run = ws.unit_hessians[n_units]
+        c_run = ws.unit_counts[n_units]
+        for bin_idx in range(1, last_value_bin + 1):
+            ws.bin_unit[bin_idx] = n_units
+            g_run = g_run + sum_gradients[bin_idx]
+            h_run = h_run + sum_hessians[bin_idx]
+            c_run = c_run + counts[bin_idx]
+            ws.unit_gradients[n_units + 1] = g_run
+            ws.unit_hessians[n_units + 1] = h_run
+            ws.unit_counts[n_units + 1] = c_run
             n_units += 1
     else:
         for bin_idx in range(1, last_value_bin + 1):

@@ -139,4 +139,18 @@ static double ebm_squared_apply_loss(const uint16_t* bins, const int32_t* rows,
     return ebm_squared_apply_loss_body(bins, rows, update, y, sample_weight, n, raw_score);
 }
 
+/* target_a += factor * source_a and target_b += factor * source_b over n
+ * values in one loop: a change of value in a main term's update, added to
+ * the training and validation bin sums (see _boosting.pyx). */
+EBM_TARGET_CLONES
+static void ebm_add_scaled_pair(double* restrict target_a, const double* source_a,
+                                double* restrict target_b, const double* source_b, double factor,
+                                Py_ssize_t n) {
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        target_a[i] += factor * source_a[i];
+        target_b[i] += factor * source_b[i];
+    }
+}
+
 #endif
