@@ -434,12 +434,15 @@ def test_multiclass_unit_weight_products_match_logs(monkeypatch, fast_params, le
     _assert_same_fit(models, metrics, atol=1e-9)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("interactions", [0, 3])
-def test_gradient_updates_match_raw_scores(monkeypatch, cps_sample, fast_params, interactions):
+def test_gradient_updates_match_raw_scores(monkeypatch, cps_sample, fast_params, interactions,
+                                           weighted):
     # Squared error can add w * u to each gradient instead of recomputing it
-    # from the raw score. Bin sums are turned off, so the mains use it too.
+    # from the raw score; without weights it adds u. Bin sums are turned
+    # off, so the mains use it too.
     X, y = cps_sample
-    weight = np.random.default_rng(2).uniform(0.0, 3.0, len(y))
+    weight = np.random.default_rng(2).uniform(0.0, 3.0, len(y)) if weighted else None
     params = {**fast_params, "max_rounds": 300, "interactions": interactions}
     models, metrics = _fit_both_ways(
         monkeypatch, ExplainableBoostingRegressor, X, y, weight, params,

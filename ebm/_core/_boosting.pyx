@@ -196,8 +196,8 @@ cdef struct BagState:
     # from products (see _logistic.h).
     bint unit_val_weights
     double* val_target_sums   # (total_bins,) sum of y over the validation rows in each bin
-    # Every training row has weight 1, so the kernels of _logistic.h get NULL
-    # weights and skip the multiplications.
+    # Every training row has weight 1, so the kernels of _logistic.h,
+    # _softmax.h and _squared.h get NULL weights and skip the multiplications.
     bint unit_train_weights
 
 
@@ -473,11 +473,11 @@ cdef void _apply(
             n_copies = _histogram_copies(next_n_bins, s.n_train)
             memset(s.paired_sums, 0, n_copies * next_n_bins * sizeof(double))
             ebm_squared_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
-                              kernel_rows, s.update, s.weight_train, s.n_train, next_n_bins,
+                              kernel_rows, s.update, train_weights, s.n_train, next_n_bins,
                               n_copies, s.gradients, s.paired_sums)
             s.pending_term = next_term
         else:
-            ebm_squared_apply(feature_bins, NULL, kernel_rows, s.update, s.weight_train,
+            ebm_squared_apply(feature_bins, NULL, kernel_rows, s.update, train_weights,
                               s.n_train, 0, 1, s.gradients, NULL)
         if s.n_val > 0:
             s.metric_total += ebm_squared_apply_loss(val_bins, kernel_val_rows, s.update,
@@ -1241,7 +1241,7 @@ def boost_bag(
                 s.contiguous = True
             if s.track_bin_sums:
                 _init_bin_sums(&s, loop_X, loop_samples, &terms, loop_train, loop_val)
-            if s.track_probability or s.track_softmax:
+            if s.track_probability or s.track_softmax or s.track_gradients:
                 s.unit_val_weights = allow_unit_weights
                 s.unit_train_weights = allow_unit_weights
                 for i in range(n_train):

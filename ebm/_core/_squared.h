@@ -73,7 +73,7 @@ EBM_ALWAYS_INLINE void ebm_squared_apply_body(const uint16_t* bins, const uint16
             u[i] = update[bins[EBM_ROW(rows, start + i)]];
         }
         for (i = 0; i < count; i++) {
-            gradients[start + i] += sample_weight[start + i] * u[i];
+            gradients[start + i] += EBM_WEIGHT(sample_weight, start + i) * u[i];
         }
         if (next_bins != NULL) {
             ebm_scatter(next_bins, rows, start, gradients + start, count, next_n_bins,
@@ -87,6 +87,11 @@ static void ebm_squared_apply(const uint16_t* bins, const uint16_t* next_bins, c
                               const double* update, const double* sample_weight, Py_ssize_t n,
                               Py_ssize_t next_n_bins, Py_ssize_t n_copies,
                               double* restrict gradients, double* restrict sums) {
+    if (rows == NULL && sample_weight == NULL) {
+        ebm_squared_apply_body(bins, next_bins, NULL, update, NULL, n, next_n_bins, n_copies,
+                               gradients, sums);
+        return;
+    }
     if (rows == NULL) {
         ebm_squared_apply_body(bins, next_bins, NULL, update, sample_weight, n, next_n_bins,
                                n_copies, gradients, sums);
