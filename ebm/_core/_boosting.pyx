@@ -165,6 +165,7 @@ cdef struct BagState:
     double* residual_sums     # (total_bins,) validation weight * (raw - y) per bin
     double* val_weights       # (total_bins,) validation weight per bin
     double metric_total       # validation metric sum, when bin sums or probabilities track it
+    double metric_offset      # added to the validation metric sum (grouped rows)
     # Binary log-loss in probability space (see _logistic.h), when
     # track_probability: the odds e^raw of every training row, p of every
     # validation row.
@@ -239,8 +240,9 @@ cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     if s.n_val == 0 or s.weight_val_sum <= 0.0:
         return 0.0
     if s.track_bin_sums or s.track_probability or s.track_gradients or s.track_softmax:
-        return s.metric_total / s.weight_val_sum
-    return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) / s.weight_val_sum
+        return (s.metric_total + s.metric_offset) / s.weight_val_sum
+    return ((loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) + s.metric_offset)
+            / s.weight_val_sum)
 
 
 cdef inline Py_ssize_t _histogram_copies(Py_ssize_t n_bins, Py_ssize_t n_rows) noexcept nogil:
@@ -891,6 +893,7 @@ def boost_bag(
     const double[:, ::1] init_scores=None,
     const int8_t[::1] term_monotone=None,
     const double[::1] row_counts=None,
+    double metric_offset=0.0,
 ):
     """Boost the terms of one bag and return their scores.
 
@@ -966,6 +969,10 @@ def boost_bag(
         Rows that each sample stands for in the bin counts that
         ``min_samples_leaf`` reads, when samples are groups of identical
         rows; None counts every sample with a positive weight once.
+    metric_offset : float
+        Added to the weighted sum of the validation metric before it is
+        divided by the weight sum: the part of the metric of grouped rows
+        that their mean targets leave out (see ``_bags.RowGroups``).
 
     Returns
     -------
@@ -1080,6 +1087,7 @@ def boost_bag(
 
     memset(&s, 0, sizeof(BagState))
     s.n_scores = n_scores
+    s.metric_offset = metric_offset
     s.n_train = n_train
     s.n_val = n_val
     s.n_terms = n_terms
