@@ -46,6 +46,8 @@ class RowGroups:
     gives the same gradient and hessian sums. The validation metric of such
     groups misses ``metric_offset``, the weighted squared deviation of the
     validation rows' targets from their group's mean (0 for the log-loss).
+    For the multiclass log-loss such a group has ``shares`` instead: the
+    weighted share of each class among its rows.
     """
 
     representatives: np.ndarray  # int64 (n_groups,): one row of each group
@@ -54,6 +56,7 @@ class RowGroups:
     n_train: int
     y: np.ndarray = None         # float64 (n_groups,): weighted mean target, or None
     metric_offset: float = 0.0
+    shares: np.ndarray = None    # float64 (n_groups, n_classes): class shares, or None
 
 
 def row_keys(X_binned, n_bins, y):
@@ -90,12 +93,13 @@ def row_keys(X_binned, n_bins, y):
     return key
 
 
-def group_bag_rows(bag, keys, sample_weight, y=None, squared_error=False):
+def group_bag_rows(bag, keys, sample_weight, y=None, squared_error=False, n_classes=0):
     """Set ``bag.groups`` when merging rows with equal ``keys`` shrinks the bag enough.
 
     With ``y`` given, the keys ignore the target and each group gets the
     weighted mean target of its rows (see ``RowGroups``); ``squared_error``
-    says whether the metric then needs its offset.
+    says whether the metric then needs its offset. With ``n_classes`` above
+    2, ``y`` holds class codes and each group gets its class shares instead.
     """
     parts = []
     for rows in (bag.train_rows, bag.val_rows):
@@ -111,7 +115,11 @@ def group_bag_rows(bag, keys, sample_weight, y=None, squared_error=False):
              for _, inverse, size, rows in parts]
     groups = RowGroups(np.concatenate([parts[0][0], parts[1][0]]).astype(np.int64),
                        np.concatenate(weight), np.concatenate(count), parts[0][2])
-    if y is not None:
+    if y is not None and n_classes > 2:
+        groups.shares = np.concatenate([
+            _class_shares(inverse, size, y[rows], sample_weight[rows], y[first], n_classes)
+            for first, inverse, size, rows in parts])
+    elif y is not None:
         means = []
         for (first, inverse, size, rows), summed in zip(parts, weight):
             weighted = np.bincount(inverse, weights=sample_weight[rows] * y[rows], minlength=size)
@@ -124,6 +132,20 @@ def group_bag_rows(bag, keys, sample_weight, y=None, squared_error=False):
             deviation = y[rows] - means[1][inverse]
             groups.metric_offset = float(np.sum(sample_weight[rows] * deviation * deviation))
     bag.groups = groups
+
+
+def _class_shares(inverse, n_groups, codes, weight, representative_codes, n_classes):
+    """Return the weighted share of each class in each group, shape (n_groups, n_classes).
+
+    A group whose rows all have weight 0 takes its representative's class.
+    """
+    summed = np.zeros((n_groups, n_classes))
+    np.add.at(summed, (inverse, codes.astype(np.intp)), weight)
+    totals = summed.sum(axis=1)
+    empty = totals <= 0
+    summed[empty, representative_codes[empty].astype(np.intp)] = 1.0
+    totals[empty] = 1.0
+    return summed / totals[:, None]
 
 
 def _validation_count(validation_size, n_samples):
@@ -355,6 +377,7 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
         init = None if init_scores is None else init_scores(bag_idx)
         counts = None
         metric_offset = 0.0
+        shares = None
         groups = bag.groups
         if groups is not None:
             # Each group becomes one sample, training groups first.
@@ -364,6 +387,7 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
             y_bag = np.ascontiguousarray(
                 y[groups.representatives] if groups.y is None else groups.y, dtype=np.float64)
             metric_offset = groups.metric_offset
+            shares = groups.shares
             weight_bag = groups.weight
             counts = groups.count
             if init is not None:
@@ -373,7 +397,7 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
                          np.atleast_1d(np.asarray(intercepts[bag_idx], dtype=np.float64)),
                          core_settings, bag.pair_seed if pair_stage else bag.seed, stop_flag,
                          callback, bag_idx, layout.bins_b, layout.nominal_b, init,
-                         layout.monotone, counts, metric_offset)
+                         layout.monotone, counts, metric_offset, shares)
 
     results = map_bags(run, len(bags), n_jobs, stop_flag)
     bagged_scores = [scores for scores, _ in results]

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _edit, binning
 from ._bags import (TermLayout, average_bags, boost_bags, centre_bags, effective_n_threads,
                     group_bag_rows, make_bags, map_bags, row_keys)
-from ._core._losses import CyLogLoss, CySquaredError
+from ._core._losses import CyLogLoss, CyMulticlassLogLoss, CySquaredError
 from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
 from ._logging import verbose_logging
@@ -174,8 +174,8 @@ class _EBMBase(BaseEstimator):
         bags = make_bags(data.sample_weight, data.stratify, self.validation_size, self.outer_bags,
                          seed_sequence, self.n_jobs)
         # Identical rows (same bins, same target) boost as one weighted row.
-        # Under a loss linear in the target, rows with the same bins do.
-        merge_targets = type(loss) in (CySquaredError, CyLogLoss)
+        # Under a loss linear in the target, rows with the same bins do (see RowGroups).
+        merge_targets = type(loss) in (CySquaredError, CyLogLoss, CyMulticlassLogLoss)
         keys = row_keys(X_binned, [bins.n_bins for bins in self._feature_bins],
                         None if merge_targets else data.y)
 
@@ -184,7 +184,7 @@ class _EBMBase(BaseEstimator):
             if keys is not None:
                 group_bag_rows(bag, keys, data.sample_weight,
                                np.asarray(data.y, dtype=np.float64) if merge_targets else None,
-                               type(loss) is CySquaredError)
+                               type(loss) is CySquaredError, loss.n_scores)
             return loss.init_score(data.y[bag.train_rows], data.sample_weight[bag.train_rows])
 
         intercepts = map_bags(prepare, len(bags), self.n_jobs)

@@ -502,6 +502,37 @@ def _fertility_sample(n_rows=4000):
     return frame.drop(columns=["rownames", "work"]), y
 
 
+@pytest.mark.parametrize("probability_space", [0, -1])
+def test_grouped_class_shares_match_single_rows(monkeypatch, fast_params, probability_space):
+    # Multiclass rows with the same bins merge whatever their classes, the
+    # group keeping each class's weighted share. Both the probability kernels
+    # and the raw-score path must then boost like the single rows.
+    X, y = _insteval_sample(4000)
+    weight = np.random.default_rng(7).choice([0.0, 1.0, 2.5], len(y))
+    params = {**fast_params, "max_rounds": 200, "interactions": 2}
+    samples_seen = []
+
+    def recording_boost_bag(*args):
+        samples_seen.append(args[0].shape[1])
+        return _boost_with(args, {"probability_space": probability_space})
+
+    monkeypatch.setattr(ebm._bags, "boost_bag", recording_boost_bag)
+    models, metrics = {}, {}
+    for ratio in (0.0, 1.0):
+        monkeypatch.setattr(ebm._bags, "MAX_GROUPS_PER_ROW", ratio)
+        seen = metrics[ratio] = []
+        models[ratio] = ExplainableBoostingClassifier(
+            **params, callback=lambda bag, step, progressed, metric, seen=seen: seen.append(metric)
+        ).fit(X, y, sample_weight=weight)
+    # The 4 features have at most 4 * 6 * 2 * 14 = 672 bin combinations.
+    assert samples_seen[0] == len(y)
+    assert samples_seen[-1] <= 672
+    np.testing.assert_array_equal(models[0.0].best_iteration_, models[1.0].best_iteration_)
+    np.testing.assert_allclose(metrics[1.0], metrics[0.0], rtol=1e-10, atol=0)
+    for single, grouped in zip(models[0.0].term_scores_, models[1.0].term_scores_):
+        np.testing.assert_allclose(grouped, single, rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize("interactions", [0, 3])
 @pytest.mark.parametrize("estimator_class, dataset", [
     (ExplainableBoostingClassifier, "fertility"),

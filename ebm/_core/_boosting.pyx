@@ -74,16 +74,25 @@ cdef extern from "_softmax.h" nogil:
                                    double* probability)
     void ebm_softmax_apply(const X_BINNED_C* bins, const X_BINNED_C* next_bins,
                            const ROW_C* rows, const double* factor, const double* y,
-                           const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
-                           double* probability, double* sum_gradients, double* sum_hessians)
+                           const double* targets, const double* sample_weight, Py_ssize_t n,
+                           Py_ssize_t n_classes, double* probability, double* sum_gradients,
+                           double* sum_hessians)
     void ebm_softmax_histogram(const X_BINNED_C* bins, const ROW_C* rows,
                                const double* probability, const double* y,
-                               const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
-                               double* sum_gradients, double* sum_hessians)
+                               const double* targets, const double* sample_weight, Py_ssize_t n,
+                               Py_ssize_t n_classes, double* sum_gradients, double* sum_hessians)
     double ebm_softmax_apply_loss(const X_BINNED_C* bins, const ROW_C* rows,
                                   const double* factor, const double* shifted, const double* y,
-                                  const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
-                                  int products, double* probability)
+                                  const double* targets, const double* sample_weight,
+                                  Py_ssize_t n, Py_ssize_t n_classes, int products,
+                                  double* probability)
+    void ebm_softmax_gradient_hessian_shares(const double* targets, const double* raw_score,
+                                             const double* sample_weight, double* gradients,
+                                             double* hessians, Py_ssize_t n,
+                                             Py_ssize_t n_classes)
+    double ebm_softmax_loss_sum_shares(const double* targets, const double* raw_score,
+                                       const double* sample_weight, Py_ssize_t n,
+                                       Py_ssize_t n_classes)
 
 cdef extern from "_squared.h" nogil:
     void ebm_squared_histogram(const X_BINNED_C* bins, const ROW_C* rows,
@@ -129,6 +138,7 @@ cdef struct BagState:
     # Training rows, in the order of the bag's row list.
     Py_ssize_t n_train
     double* y_train
+    double* shares_train      # (n_train * n_scores,) class shares of grouped rows, or NULL
     double* weight_train
     double* raw_train
     double* gradients
@@ -136,6 +146,7 @@ cdef struct BagState:
     # Validation rows.
     Py_ssize_t n_val
     double* y_val
+    double* shares_val        # (n_val * n_scores,) class shares of grouped rows, or NULL
     double* weight_val
     double* raw_val
     double weight_val_sum
@@ -204,6 +215,7 @@ cdef struct BagState:
 
 cdef void _free_state(BagState* s) noexcept nogil:
     free(s.y_train); free(s.weight_train); free(s.raw_train)
+    free(s.shares_train); free(s.shares_val)
     free(s.gradients); free(s.hessians)
     free(s.y_val); free(s.weight_val); free(s.raw_val)
     free(s.term_offset); free(s.scores); free(s.best_scores); free(s.counts)
@@ -236,13 +248,30 @@ cdef class _LoopInputs:
     cdef Py_ssize_t bag_idx
 
 
+cdef void _gradient_hessian(CyLoss loss, BagState* s) noexcept nogil:
+    # The training rows' gradients and hessians from their raw scores.
+    if s.shares_train != NULL:
+        ebm_softmax_gradient_hessian_shares(s.shares_train, s.raw_train, s.weight_train,
+                                            s.gradients, s.hessians, s.n_train, s.n_scores)
+    else:
+        loss.gradient_hessian(s.y_train, s.raw_train, s.weight_train, s.gradients, s.hessians,
+                              s.n_train)
+
+
+cdef double _val_metric_sum(CyLoss loss, BagState* s) noexcept nogil:
+    # The validation rows' weighted metric sum from their raw scores.
+    if s.shares_val != NULL:
+        return ebm_softmax_loss_sum_shares(s.shares_val, s.raw_val, s.weight_val, s.n_val,
+                                           s.n_scores)
+    return loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val)
+
+
 cdef double _metric(CyLoss loss, BagState* s) noexcept nogil:
     if s.n_val == 0 or s.weight_val_sum <= 0.0:
         return 0.0
     if s.track_bin_sums or s.track_probability or s.track_gradients or s.track_softmax:
         return (s.metric_total + s.metric_offset) / s.weight_val_sum
-    return ((loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val) + s.metric_offset)
-            / s.weight_val_sum)
+    return (_val_metric_sum(loss, s) + s.metric_offset) / s.weight_val_sum
 
 
 cdef inline Py_ssize_t _histogram_copies(Py_ssize_t n_bins, Py_ssize_t n_rows) noexcept nogil:
@@ -322,7 +351,7 @@ cdef double _compute_update(
             memset(s.sum_gradients, 0, n_values * sizeof(double))
             memset(s.sum_hessians, 0, n_values * sizeof(double))
             ebm_softmax_histogram(feature_bins, kernel_rows, s.softmax_train, s.y_train,
-                                  train_weights, s.n_train, s.n_scores, s.sum_gradients,
+                                  s.shares_train, train_weights, s.n_train, s.n_scores, s.sum_gradients,
                                   s.sum_hessians)
         s.pending_term = -1
     elif s.n_scores > 1 or bins_b > 0:
@@ -455,17 +484,18 @@ cdef void _apply(
             next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
             memset(s.softmax_sums, 0, 2 * next_n_bins * s.n_scores * sizeof(double))
             ebm_softmax_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
-                              kernel_rows, s.softmax_factor, s.y_train, train_weights, s.n_train,
+                              kernel_rows, s.softmax_factor, s.y_train, s.shares_train,
+                              train_weights, s.n_train,
                               s.n_scores, s.softmax_train, s.softmax_sums,
                               s.softmax_sums + next_n_bins * s.n_scores)
             s.pending_term = next_term
         else:
             ebm_softmax_apply(feature_bins, NULL, kernel_rows, s.softmax_factor, s.y_train,
-                              train_weights, s.n_train, s.n_scores, s.softmax_train, NULL, NULL)
+                              s.shares_train, train_weights, s.n_train, s.n_scores, s.softmax_train, NULL, NULL)
         if s.n_val > 0:
             s.metric_total += ebm_softmax_apply_loss(
                 val_bins, kernel_val_rows, s.softmax_factor, s.softmax_shifted, s.y_val,
-                s.weight_val, s.n_val, s.n_scores,
+                s.shares_val, s.weight_val, s.n_val, s.n_scores,
                 s.unit_val_weights and spread <= EBM_SOFTMAX_PRODUCT_MAX_SPREAD, s.softmax_val)
         return
     if s.track_gradients:
@@ -490,8 +520,7 @@ cdef void _apply(
                            s.raw_train)
     else:
         apply_update(feature_bins, train_rows, s.update, s.n_train, s.raw_train)
-    loss.gradient_hessian(s.y_train, s.raw_train, s.weight_train, s.gradients, s.hessians,
-                          s.n_train)
+    _gradient_hessian(loss, s)
     if s.n_val > 0 and s.n_scores > 1:
         apply_update_multi(feature_bins, val_rows, s.update, s.n_val, s.n_scores, s.raw_val)
     elif s.n_val > 0:
@@ -594,7 +623,7 @@ cdef void _init_probability(BagState* s, CyLoss loss) noexcept nogil:
         s.probability_val[i] = 1.0 / (1.0 + exp(-s.raw_val[i]))
     s.metric_total = 0.0
     if s.n_val > 0:
-        s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, s.n_val)
+        s.metric_total = _val_metric_sum(loss, s)
 
 
 cdef void _save_best(BagState* s) noexcept nogil:
@@ -894,6 +923,7 @@ def boost_bag(
     const int8_t[::1] term_monotone=None,
     const double[::1] row_counts=None,
     double metric_offset=0.0,
+    const double[:, ::1] targets=None,
 ):
     """Boost the terms of one bag and return their scores.
 
@@ -973,6 +1003,9 @@ def boost_bag(
         Added to the weighted sum of the validation metric before it is
         divided by the weight sum: the part of the metric of grouped rows
         that their mean targets leave out (see ``_bags.RowGroups``).
+    targets : ndarray of shape (n_samples, n_scores), dtype float64, or None
+        For the multiclass log-loss, each sample's class shares (rows merged
+        into groups), which then replace the class codes in y.
 
     Returns
     -------
@@ -1007,6 +1040,7 @@ def boost_bag(
     cdef Py_ssize_t max_bins_a = 1, max_bins_b = 1
     cdef bint has_init = init_scores is not None
     cdef bint has_row_counts = row_counts is not None
+    cdef bint has_targets = targets is not None
     cdef const ROW_C* train_ptr = &train_rows[0] if n_train > 0 else NULL
     cdef const ROW_C* val_ptr = &val_rows[0] if n_val > 0 else NULL
     cdef uint8_t* stop_ptr = &stop_flag[0]
@@ -1049,6 +1083,11 @@ def boost_bag(
     if has_row_counts and row_counts.shape[0] != n_samples:
         raise ValueError(
             f"row_counts has {row_counts.shape[0]} values; expected one per sample ({n_samples}).")
+    if has_targets and (not isinstance(loss, CyMulticlassLogLoss)
+                        or targets.shape[0] != n_samples or targets.shape[1] != n_scores):
+        raise ValueError(
+            f"targets of shape ({targets.shape[0]}, {targets.shape[1]}) need the multiclass "
+            f"log-loss and one share per sample and class ({n_samples}, {n_scores}).")
     if has_init and (init_scores.shape[0] != n_samples or init_scores.shape[1] != n_scores):
         raise ValueError(
             f"init_scores has shape ({init_scores.shape[0]}, {init_scores.shape[1]}); "
@@ -1099,6 +1138,9 @@ def boost_bag(
     s.y_val = <double*>malloc((n_val + 1) * sizeof(double))
     s.weight_val = <double*>malloc((n_val + 1) * sizeof(double))
     s.raw_val = <double*>malloc((n_val + 1) * n_scores * sizeof(double))
+    if has_targets:
+        s.shares_train = <double*>malloc((n_train + 1) * n_scores * sizeof(double))
+        s.shares_val = <double*>malloc((n_val + 1) * n_scores * sizeof(double))
     s.term_offset = <Py_ssize_t*>malloc((n_terms + 1) * sizeof(Py_ssize_t))
     s.scores = <double*>calloc(total_bins * n_scores, sizeof(double))
     s.best_scores = <double*>calloc(total_bins * n_scores, sizeof(double))
@@ -1179,6 +1221,7 @@ def boost_bag(
             workspace_free(ws)
             raise MemoryError(f"Could not allocate the pair workspace of bag {bag_idx}.")
     if (s.y_train == NULL or s.weight_train == NULL or s.raw_train == NULL
+            or (has_targets and (s.shares_train == NULL or s.shares_val == NULL))
             or s.gradients == NULL or s.hessians == NULL or s.y_val == NULL
             or s.weight_val == NULL or s.raw_val == NULL or s.term_offset == NULL
             or s.scores == NULL or s.best_scores == NULL or s.counts == NULL
@@ -1199,6 +1242,9 @@ def boost_bag(
             for i in range(n_train):
                 s.y_train[i] = y[train_ptr[i]]
                 s.weight_train[i] = sample_weight[train_ptr[i]]
+                if has_targets:
+                    for k in range(n_scores):
+                        s.shares_train[i * n_scores + k] = targets[train_ptr[i], k]
                 for k in range(n_scores):
                     s.raw_train[i * n_scores + k] = intercept[k]
                     if has_init:
@@ -1207,13 +1253,15 @@ def boost_bag(
             for i in range(n_val):
                 s.y_val[i] = y[val_ptr[i]]
                 s.weight_val[i] = sample_weight[val_ptr[i]]
+                if has_targets:
+                    for k in range(n_scores):
+                        s.shares_val[i * n_scores + k] = targets[val_ptr[i], k]
                 for k in range(n_scores):
                     s.raw_val[i * n_scores + k] = intercept[k]
                     if has_init:
                         s.raw_val[i * n_scores + k] += init_scores[val_ptr[i], k]
                 s.weight_val_sum += s.weight_val[i]
-            loss.gradient_hessian(s.y_train, s.raw_train, s.weight_train, s.gradients,
-                                  s.hessians, n_train)
+            _gradient_hessian(loss, &s)
 
             # Row counts per bin never change within a bag, nor do hessian sums
             # when the hessian is the sample weight.
@@ -1271,12 +1319,12 @@ def boost_bag(
                         for i in range(n_val):
                             s.val_target_sums[offset + feature_bins[loop_val[i]]] += s.y_val[i]
             if s.track_gradients and n_val > 0:
-                s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, n_val)
+                s.metric_total = _val_metric_sum(loss, &s)
             if s.track_softmax:
                 ebm_softmax_probabilities(s.raw_train, n_train, n_scores, s.softmax_train)
                 ebm_softmax_probabilities(s.raw_val, n_val, n_scores, s.softmax_val)
                 if n_val > 0:
-                    s.metric_total = loss.metric_sum(s.y_val, s.raw_val, s.weight_val, n_val)
+                    s.metric_total = _val_metric_sum(loss, &s)
             n_steps = _run_loop(&s, loss, loop_X, loop_samples, &terms, loop_train, loop_val,
                                 &params, &schedule, &rng, ws, pair_ws, inputs,
                                 callback is not None, stop_ptr)

@@ -14,6 +14,11 @@
  *
  * The gradient and hessian sums of a histogram are added row by row in the
  * order of the rows, as build_histogram_multi adds them.
+ *
+ * A row's target is its class code y, or with targets given (rows merged
+ * into groups, see _bags.RowGroups) K class shares targets[i K + k] that sum
+ * to 1. The gradient w (p_k - t_k) and the loss -sum_k t_k log p_k are
+ * linear in them, so a group of rows gives the sums of its rows.
  * NOTE: a probability that underflows to 0 (raw scores more than about 745
  * apart) stays 0; no test reaches that far.
  */
@@ -86,17 +91,24 @@ EBM_ALWAYS_INLINE double ebm_softmax_move(double* restrict p, const double* f,
     return total;
 }
 
-/* Add a row's weighted gradients w (p_k - [y = k]) and hessians
- * w p_k (1 - p_k) to the K sums of its bin. */
+/* Add a row's weighted gradients w (p_k - t_k) and hessians
+ * w p_k (1 - p_k) to the K sums of its bin; t_k is shares[k] when shares is
+ * not NULL, else [label = k]. */
 EBM_ALWAYS_INLINE void ebm_softmax_add(const double* p, double w, Py_ssize_t label,
-                                       Py_ssize_t n_classes, double* restrict sum_gradients,
+                                       const double* shares, Py_ssize_t n_classes,
+                                       double* restrict sum_gradients,
                                        double* restrict sum_hessians) {
     Py_ssize_t k;
     for (k = 0; k < n_classes; k++) {
-        sum_gradients[k] += w * (p[k] - (k == label ? 1.0 : 0.0));
+        double target = shares != NULL ? shares[k] : (k == label ? 1.0 : 0.0);
+        sum_gradients[k] += w * (p[k] - target);
         sum_hessians[k] += w * p[k] * (1.0 - p[k]);
     }
 }
+
+/* Row i's class shares, or NULL when the row has a class code. */
+#define EBM_SHARES(targets, i, n_classes) \
+    ((targets) != NULL ? (targets) + (i) * (n_classes) : NULL)
 
 /* Apply the factors to the training rows. With next_bins not NULL, also add
  * the new gradients and hessians to the histogram of the next term
@@ -104,9 +116,10 @@ EBM_ALWAYS_INLINE void ebm_softmax_add(const double* p, double w, Py_ssize_t lab
  * caller) in the same pass. */
 EBM_TARGET_CLONES
 static void ebm_softmax_apply(const uint16_t* bins, const uint16_t* next_bins, const int32_t* rows,
-                              const double* factor, const double* y, const double* sample_weight,
-                              Py_ssize_t n, Py_ssize_t n_classes, double* restrict probability,
-                              double* restrict sum_gradients, double* restrict sum_hessians) {
+                              const double* factor, const double* y, const double* targets,
+                              const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
+                              double* restrict probability, double* restrict sum_gradients,
+                              double* restrict sum_hessians) {
     Py_ssize_t i, row;
     for (i = 0; i < n; i++) {
         row = EBM_ROW(rows, i);
@@ -114,8 +127,9 @@ static void ebm_softmax_apply(const uint16_t* bins, const uint16_t* next_bins, c
         ebm_softmax_move(p, factor + (Py_ssize_t)bins[row] * n_classes, n_classes);
         if (next_bins != NULL) {
             Py_ssize_t start = (Py_ssize_t)next_bins[row] * n_classes;
-            ebm_softmax_add(p, EBM_WEIGHT(sample_weight, i), (Py_ssize_t)y[i], n_classes,
-                            sum_gradients + start, sum_hessians + start);
+            ebm_softmax_add(p, EBM_WEIGHT(sample_weight, i), (Py_ssize_t)y[i],
+                            EBM_SHARES(targets, i, n_classes), n_classes, sum_gradients + start,
+                            sum_hessians + start);
         }
     }
 }
@@ -124,15 +138,62 @@ static void ebm_softmax_apply(const uint16_t* bins, const uint16_t* next_bins, c
 EBM_TARGET_CLONES
 static void ebm_softmax_histogram(const uint16_t* bins, const int32_t* rows,
                                   const double* probability, const double* y,
-                                  const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
+                                  const double* targets, const double* sample_weight,
+                                  Py_ssize_t n, Py_ssize_t n_classes,
                                   double* restrict sum_gradients, double* restrict sum_hessians) {
     Py_ssize_t i, start;
     for (i = 0; i < n; i++) {
         start = (Py_ssize_t)bins[EBM_ROW(rows, i)] * n_classes;
         ebm_softmax_add(probability + i * n_classes, EBM_WEIGHT(sample_weight, i),
-                        (Py_ssize_t)y[i], n_classes, sum_gradients + start,
-                        sum_hessians + start);
+                        (Py_ssize_t)y[i], EBM_SHARES(targets, i, n_classes), n_classes,
+                        sum_gradients + start, sum_hessians + start);
     }
+}
+
+/* Weighted gradients w (p_k - t_k) and hessians w p_k (1 - p_k) from raw
+ * scores and class shares, for the rows of the raw-score path. */
+static void ebm_softmax_gradient_hessian_shares(const double* targets, const double* raw_score,
+                                               const double* sample_weight, double* gradients,
+                                               double* hessians, Py_ssize_t n,
+                                               Py_ssize_t n_classes) {
+    Py_ssize_t i, k, start;
+    double p, w;
+    ebm_softmax_probabilities(raw_score, n, n_classes, gradients);
+    for (i = 0; i < n; i++) {
+        start = i * n_classes;
+        w = sample_weight[i];
+        for (k = 0; k < n_classes; k++) {
+            p = gradients[start + k];
+            hessians[start + k] = w * p * (1.0 - p);
+            gradients[start + k] = w * (p - targets[start + k]);
+        }
+    }
+}
+
+/* Weighted sum of -sum_k t_k log p_k over the rows, from raw scores and
+ * class shares: log sum_k e^r_k - sum_k t_k r_k, with the largest score
+ * factored out. */
+static double ebm_softmax_loss_sum_shares(const double* targets, const double* raw_score,
+                                          const double* sample_weight, Py_ssize_t n,
+                                          Py_ssize_t n_classes) {
+    Py_ssize_t i, k;
+    double largest, total, linear, result = 0.0;
+    for (i = 0; i < n; i++) {
+        const double* r = raw_score + i * n_classes;
+        const double* t = targets + i * n_classes;
+        largest = r[0];
+        for (k = 1; k < n_classes; k++) {
+            largest = r[k] > largest ? r[k] : largest;
+        }
+        total = 0.0;
+        linear = 0.0;
+        for (k = 0; k < n_classes; k++) {
+            total += exp(r[k] - largest);
+            linear += t[k] * (r[k] - largest);
+        }
+        result += sample_weight[i] * (log(total) - linear);
+    }
+    return result;
 }
 
 /* Rows per block of ebm_softmax_apply_loss. */
@@ -144,8 +205,22 @@ static void ebm_softmax_histogram(const uint16_t* bins, const int32_t* rows,
 #define EBM_SOFTMAX_PRODUCT_ROWS 16
 #define EBM_SOFTMAX_PRODUCT_MAX_SPREAD 16.0
 
+/* The row's sum_k t_k (u_k - m) from the bin's shifted updates. */
+EBM_ALWAYS_INLINE double ebm_softmax_target_shift(const double* shifted, Py_ssize_t label,
+                                                  const double* shares, Py_ssize_t n_classes) {
+    Py_ssize_t k;
+    double total = 0.0;
+    if (shares == NULL) {
+        return shifted[label];
+    }
+    for (k = 0; k < n_classes; k++) {
+        total += shares[k] * shifted[k];
+    }
+    return total;
+}
+
 /* Apply the factors to the validation rows and return the change of their
- * weighted log-loss sum, sum of w (log S - (u_y - m)). Each block of rows
+ * weighted log-loss sum, sum of w (log S - sum_k t_k (u_k - m)). Each block of rows
  * first moves every row and keeps its S, then takes the logs in one vector
  * loop of four partial sums. With products set (all weights 1, spread at
  * most EBM_SOFTMAX_PRODUCT_MAX_SPREAD), the logs are taken of products of
@@ -153,7 +228,8 @@ static void ebm_softmax_histogram(const uint16_t* bins, const int32_t* rows,
 EBM_TARGET_CLONES
 static double ebm_softmax_apply_loss(const uint16_t* bins, const int32_t* rows,
                                      const double* factor, const double* shifted, const double* y,
-                                     const double* sample_weight, Py_ssize_t n,
+                                     const double* targets, const double* sample_weight,
+                                     Py_ssize_t n,
                                      Py_ssize_t n_classes, int products,
                                      double* restrict probability) {
     double totals[EBM_SOFTMAX_BLOCK];
@@ -168,7 +244,9 @@ static double ebm_softmax_apply_loss(const uint16_t* bins, const int32_t* rows,
             totals[i] = ebm_softmax_move(probability + (start + i) * n_classes,
                                          factor + bin_start, n_classes);
             weights[i] = products ? 1.0 : EBM_WEIGHT(sample_weight, start + i);
-            linear += weights[i] * shifted[bin_start + (Py_ssize_t)y[start + i]];
+            linear += weights[i] * ebm_softmax_target_shift(
+                shifted + bin_start, (Py_ssize_t)y[start + i],
+                EBM_SHARES(targets, start + i, n_classes), n_classes);
         }
         if (products) {
             for (i = 0; i < count; i += EBM_SOFTMAX_PRODUCT_ROWS) {
