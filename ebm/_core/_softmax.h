@@ -15,17 +15,26 @@
  * The gradient and hessian sums of a histogram are added row by row in the
  * order of the rows, as build_histogram_multi adds them.
  *
+ * A probability that underflowed to 0 would stay 0, where a raw score can
+ * come back. A step lowers log p_k by at most the spread of its update, so
+ * the core leaves this space for raw scores (log p_k, a per-row shift of
+ * them) before a step whose spread exceeds EBM_SOFTMAX_MAX_SPREAD or once
+ * the smallest probability, which the kernels return, falls below
+ * EBM_SOFTMAX_MIN_PROBABILITY: every probability then stays above
+ * 1e-200 e^-100, far from underflow.
+ *
  * A row's target is its class code y, or with targets given (rows merged
  * into groups, see _bags.RowGroups) K class shares targets[i K + k] that sum
  * to 1. The gradient w (p_k - t_k) and the loss -sum_k t_k log p_k are
  * linear in them, so a group of rows gives the sums of its rows.
- * NOTE: a probability that underflows to 0 (raw scores more than about 745
- * apart) stays 0; no test reaches that far.
  */
 #ifndef EBM_SOFTMAX_H
 #define EBM_SOFTMAX_H
 
 #include "_fastmath.h"
+
+#define EBM_SOFTMAX_MAX_SPREAD 100.0
+#define EBM_SOFTMAX_MIN_PROBABILITY 1e-200
 
 /* Fill factor[b K + k] = e^(u_k[b] - m[b]) and shifted[b K + k] = u_k[b] - m[b]
  * for the n_bins bins of update, and return the largest |u_k[b] - m[b]|. */
@@ -51,11 +60,12 @@ static double ebm_softmax_factors(const double* update, Py_ssize_t n_bins, Py_ss
     return spread;
 }
 
-/* Probabilities from raw scores, row by row, with the largest score factored out. */
-static void ebm_softmax_probabilities(const double* raw_score, Py_ssize_t n,
-                                      Py_ssize_t n_classes, double* restrict probability) {
+/* Probabilities from raw scores, row by row, with the largest score
+ * factored out; return the smallest. */
+static double ebm_softmax_probabilities(const double* raw_score, Py_ssize_t n,
+                                        Py_ssize_t n_classes, double* restrict probability) {
     Py_ssize_t i, k;
-    double largest, total;
+    double largest, total, smallest = 1.0;
     for (i = 0; i < n; i++) {
         const double* r = raw_score + i * n_classes;
         double* p = probability + i * n_classes;
@@ -70,14 +80,16 @@ static void ebm_softmax_probabilities(const double* raw_score, Py_ssize_t n,
         }
         for (k = 0; k < n_classes; k++) {
             p[k] /= total;
+            smallest = p[k] < smallest ? p[k] : smallest;
         }
     }
+    return smallest;
 }
 
 /* Multiply a row's probabilities by its factors and divide by their sum S;
- * return S. */
+ * return S and lower *smallest to the smallest new probability. */
 EBM_ALWAYS_INLINE double ebm_softmax_move(double* restrict p, const double* f,
-                                          Py_ssize_t n_classes) {
+                                          Py_ssize_t n_classes, double* smallest) {
     Py_ssize_t k;
     double total = 0.0, inverse;
     for (k = 0; k < n_classes; k++) {
@@ -87,6 +99,7 @@ EBM_ALWAYS_INLINE double ebm_softmax_move(double* restrict p, const double* f,
     inverse = 1.0 / total;
     for (k = 0; k < n_classes; k++) {
         p[k] *= inverse;
+        *smallest = p[k] < *smallest ? p[k] : *smallest;
     }
     return total;
 }
@@ -110,21 +123,23 @@ EBM_ALWAYS_INLINE void ebm_softmax_add(const double* p, double w, Py_ssize_t lab
 #define EBM_SHARES(targets, i, n_classes) \
     ((targets) != NULL ? (targets) + (i) * (n_classes) : NULL)
 
-/* Apply the factors to the training rows. With next_bins not NULL, also add
- * the new gradients and hessians to the histogram of the next term
- * (sum_gradients and sum_hessians, n_classes values per bin, zeroed by the
- * caller) in the same pass. */
+/* Apply the factors to the training rows and return the smallest new
+ * probability. With next_bins not NULL, also add the new gradients and
+ * hessians to the histogram of the next term (sum_gradients and
+ * sum_hessians, n_classes values per bin, zeroed by the caller) in the same
+ * pass. */
 EBM_TARGET_CLONES
-static void ebm_softmax_apply(const uint16_t* bins, const uint16_t* next_bins, const int32_t* rows,
+static double ebm_softmax_apply(const uint16_t* bins, const uint16_t* next_bins, const int32_t* rows,
                               const double* factor, const double* y, const double* targets,
                               const double* sample_weight, Py_ssize_t n, Py_ssize_t n_classes,
                               double* restrict probability, double* restrict sum_gradients,
                               double* restrict sum_hessians) {
     Py_ssize_t i, row;
+    double smallest = 1.0;
     for (i = 0; i < n; i++) {
         row = EBM_ROW(rows, i);
         double* p = probability + i * n_classes;
-        ebm_softmax_move(p, factor + (Py_ssize_t)bins[row] * n_classes, n_classes);
+        ebm_softmax_move(p, factor + (Py_ssize_t)bins[row] * n_classes, n_classes, &smallest);
         if (next_bins != NULL) {
             Py_ssize_t start = (Py_ssize_t)next_bins[row] * n_classes;
             ebm_softmax_add(p, EBM_WEIGHT(sample_weight, i), (Py_ssize_t)y[i],
@@ -132,6 +147,7 @@ static void ebm_softmax_apply(const uint16_t* bins, const uint16_t* next_bins, c
                             sum_hessians + start);
         }
     }
+    return smallest;
 }
 
 /* The histogram of the current probabilities, as ebm_softmax_apply builds it. */
@@ -219,8 +235,9 @@ EBM_ALWAYS_INLINE double ebm_softmax_target_shift(const double* shifted, Py_ssiz
     return total;
 }
 
-/* Apply the factors to the validation rows and return the change of their
- * weighted log-loss sum, sum of w (log S - sum_k t_k (u_k - m)). Each block of rows
+/* Apply the factors to the validation rows, lower *smallest to the smallest
+ * new probability and return the change of their weighted log-loss sum,
+ * sum of w (log S - sum_k t_k (u_k - m)). Each block of rows
  * first moves every row and keeps its S, then takes the logs in one vector
  * loop of four partial sums. With products set (all weights 1, spread at
  * most EBM_SOFTMAX_PRODUCT_MAX_SPREAD), the logs are taken of products of
@@ -231,7 +248,7 @@ static double ebm_softmax_apply_loss(const uint16_t* bins, const int32_t* rows,
                                      const double* targets, const double* sample_weight,
                                      Py_ssize_t n,
                                      Py_ssize_t n_classes, int products,
-                                     double* restrict probability) {
+                                     double* restrict probability, double* smallest) {
     double totals[EBM_SOFTMAX_BLOCK];
     double weights[EBM_SOFTMAX_BLOCK];
     double logs[4] = {0.0, 0.0, 0.0, 0.0};
@@ -242,7 +259,7 @@ static double ebm_softmax_apply_loss(const uint16_t* bins, const int32_t* rows,
         for (i = 0; i < count; i++) {
             bin_start = (Py_ssize_t)bins[EBM_ROW(rows, start + i)] * n_classes;
             totals[i] = ebm_softmax_move(probability + (start + i) * n_classes,
-                                         factor + bin_start, n_classes);
+                                         factor + bin_start, n_classes, smallest);
             weights[i] = products ? 1.0 : EBM_WEIGHT(sample_weight, start + i);
             linear += weights[i] * ebm_softmax_target_shift(
                 shifted + bin_start, (Py_ssize_t)y[start + i],
