@@ -743,7 +743,8 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
     pairwise interactions are learned by cyclic gradient boosting of the
     log-loss on binned features. Parameter names, meanings and defaults follow
     InterpretML 0.7.8; see its documentation for each one. ``inner_bags`` must
-    be 0 in this version. Three parameters differ and one is new:
+    be 0 in this version. Three parameters differ, one is new, and the
+    callback is described here:
 
     interactions : int, float, str or list, default="3x"
         Pairs to add after the main effects. An int is a count, a float below
@@ -773,6 +774,15 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         or more adds DEBUG detail (bins, bag sizes, selected pairs). When the
         program has configured no logging, ``fit`` prints these messages to
         stderr itself, for the duration of the fit.
+    callback : callable or None, default=None
+        As in InterpretML, called after every boosting step of every bag as
+        ``callback(bag_idx, step_idx, progressed, metric)``, from the thread
+        boosting that bag; a true return value stops every bag, and a stop
+        during the mains skips the pairs. ``step_idx`` counts the bag's
+        applied steps in the current stage and ``metric`` is its validation
+        metric after the step. The steps of a cyclic pass that only refresh
+        the terms' gains have ``progressed`` False, repeat the last
+        ``step_idx`` and report a ``metric`` of 0.0.
 
     Attributes
     ----------
@@ -907,8 +917,9 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
     by cyclic gradient boosting of the squared error on binned features.
     Parameter names, meanings and defaults follow InterpretML 0.7.8;
     ``interactions`` defaults to "5x". ``inner_bags`` must be 0 in this
-    version. ``interactions``, ``monotone_constraints``, ``purify`` and
-    ``verbose`` are described in ``ExplainableBoostingClassifier``.
+    version. ``interactions``, ``monotone_constraints``, ``purify``,
+    ``verbose`` and ``callback`` are described in
+    ``ExplainableBoostingClassifier``.
 
     Attributes
     ----------
