@@ -457,6 +457,21 @@ def test_multiclass_unit_weight_products_match_logs(monkeypatch, fast_params, le
     _assert_same_fit(models, metrics, atol=1e-9)
 
 
+@pytest.mark.parametrize("weight_values", [[1.0], [0.0, 1.0, 3.0], [0.5, 1.3]])
+def test_compact_bin_sums_change_nothing(monkeypatch, cps_sample, fast_params, weight_values):
+    # With whole weights the bin sums' matrices hold whole numbers, which
+    # float32 stores exactly, so the compact matrices give the same model
+    # bit for bit; other weights keep float64, which must not change either.
+    X, y = cps_sample
+    weight = np.random.default_rng(8).choice(weight_values, len(y))
+    params = {**fast_params, "max_rounds": 300, "interactions": 0}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingRegressor, X, y, weight, params,
+        [{"bin_sums": 1, "compact_bin_sums": 0}, {"bin_sums": 1, "compact_bin_sums": -1}])
+    _assert_same_fit(models, metrics, atol=0.0)
+    np.testing.assert_array_equal(metrics[1], metrics[0])
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("interactions", [0, 3])
 def test_gradient_updates_match_raw_scores(monkeypatch, cps_sample, fast_params, interactions,

@@ -110,6 +110,8 @@ cdef extern from "_squared.h" nogil:
                                   double* raw_score)
     void ebm_add_scaled_pair(double* target_a, const double* source_a, double* target_b,
                              const double* source_b, double factor, Py_ssize_t n)
+    void ebm_add_scaled_pair_f32(double* target_a, const float* source_a, double* target_b,
+                                 const float* source_b, double factor, Py_ssize_t n)
 
 
 cdef struct Schedule:
@@ -174,6 +176,10 @@ cdef struct BagState:
     Py_ssize_t total_bins
     double* train_cumulative  # (total_bins, total_bins) W cumulated over each term's bins
     double* val_cumulative    # the same for the validation rows
+    # The two matrices as float32 instead, when every entry is exact in
+    # float32 (whole weights): half the bytes that each step reads.
+    float* train_cumulative32
+    float* val_cumulative32
     double* gradient_sums     # (total_bins,) training gradient sum per bin
     double* residual_sums     # (total_bins,) validation weight * (raw - y) per bin
     double* val_weights       # (total_bins,) validation weight per bin
@@ -226,6 +232,7 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.sum_gradients); free(s.sum_hessians); free(s.dirty); free(s.gains)
     free(s.tie_breaks); free(s.order); free(s.window)
     free(s.train_cumulative); free(s.val_cumulative); free(s.gradient_sums)
+    free(s.train_cumulative32); free(s.val_cumulative32)
     free(s.residual_sums); free(s.val_weights)
     free(s.odds); free(s.probability_val)
     free(s.softmax_train); free(s.softmax_val); free(s.softmax_factor)
@@ -579,8 +586,13 @@ cdef void _apply_to_bin_sums(BagState* s, Py_ssize_t offset, Py_ssize_t n_bins) 
         change = s.update[b] - (s.update[b + 1] if b + 1 < n_bins else 0.0)
         if change != 0.0:
             row = (offset + b) * total_bins
-            ebm_add_scaled_pair(s.gradient_sums, s.train_cumulative + row, s.residual_sums,
-                                s.val_cumulative + row, change, total_bins)
+            if s.train_cumulative32 != NULL:
+                ebm_add_scaled_pair_f32(s.gradient_sums, s.train_cumulative32 + row,
+                                        s.residual_sums, s.val_cumulative32 + row, change,
+                                        total_bins)
+            else:
+                ebm_add_scaled_pair(s.gradient_sums, s.train_cumulative + row, s.residual_sums,
+                                    s.val_cumulative + row, change, total_bins)
 
 
 cdef void _init_bin_sums(
@@ -633,6 +645,32 @@ cdef void _init_bin_sums(
                         s.train_cumulative + (b - 1) * total_bins, 1.0, total_bins)
             _add_scaled(s.val_cumulative + b * total_bins,
                         s.val_cumulative + (b - 1) * total_bins, 1.0, total_bins)
+
+
+cdef void _compact_bin_sums(BagState* s) noexcept nogil:
+    # Store the two matrices as float32 when that changes no entry.
+    cdef Py_ssize_t i
+    cdef Py_ssize_t n = s.total_bins * s.total_bins
+    for i in range(n):
+        if <double>(<float>s.train_cumulative[i]) != s.train_cumulative[i]:
+            return
+        if <double>(<float>s.val_cumulative[i]) != s.val_cumulative[i]:
+            return
+    s.train_cumulative32 = <float*>malloc(n * sizeof(float))
+    s.val_cumulative32 = <float*>malloc(n * sizeof(float))
+    if s.train_cumulative32 == NULL or s.val_cumulative32 == NULL:
+        free(s.train_cumulative32)
+        free(s.val_cumulative32)
+        s.train_cumulative32 = NULL
+        s.val_cumulative32 = NULL
+        return
+    for i in range(n):
+        s.train_cumulative32[i] = <float>s.train_cumulative[i]
+        s.val_cumulative32[i] = <float>s.val_cumulative[i]
+    free(s.train_cumulative)
+    free(s.val_cumulative)
+    s.train_cumulative = NULL
+    s.val_cumulative = NULL
 
 
 cdef void _init_probability(BagState* s, CyLoss loss) noexcept nogil:
@@ -994,6 +1032,9 @@ def boost_bag(
         the same model. The optional key ``unit_weights`` set to 0 keeps the
         binary log-loss from computing the validation metric of rows that all
         have weight 1 from products (see ``_logistic.h``); the default is -1.
+        The optional key ``compact_bin_sums`` set to 0 keeps the bin sums'
+        matrices in float64 even when float32 holds every entry exactly; the
+        default is -1, and both give the same model.
     seed : int
         Seed of this bag's random generator.
     stop_flag : ndarray of shape (1,), dtype uint8
@@ -1079,6 +1120,7 @@ def boost_bag(
     cdef Py_ssize_t n_local_features = 0
     cdef bint use_local = False
     cdef bint allow_unit_weights = True
+    cdef bint allow_compact = True
 
     if intercept.shape[0] != n_scores:
         raise ValueError(
@@ -1222,6 +1264,7 @@ def boost_bag(
             s.track_probability = False
             s.track_gradients = False
     allow_unit_weights = int(settings.get("unit_weights", -1)) != 0
+    allow_compact = int(settings.get("compact_bin_sums", -1)) != 0
     use_local = _use_local_bins(int(settings.get("local_bins", -1)), X_binned.shape[0],
                                 n_terms, n_train + n_val)
     if use_local:
@@ -1321,6 +1364,8 @@ def boost_bag(
                 s.contiguous = True
             if s.track_bin_sums:
                 _init_bin_sums(&s, loop_X, loop_samples, &terms, loop_train, loop_val)
+            if s.track_bin_sums and allow_compact:
+                _compact_bin_sums(&s)
             if s.track_probability or s.track_softmax or s.track_gradients:
                 s.unit_val_weights = allow_unit_weights
                 s.unit_train_weights = allow_unit_weights

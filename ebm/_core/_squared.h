@@ -158,4 +158,18 @@ static void ebm_add_scaled_pair(double* restrict target_a, const double* source_
     }
 }
 
+/* ebm_add_scaled_pair with the sources stored as float32, which they are
+ * when every value is exact in float32 (whole weights): the products are
+ * those of the float64 sources. */
+EBM_TARGET_CLONES
+static void ebm_add_scaled_pair_f32(double* restrict target_a, const float* source_a,
+                                    double* restrict target_b, const float* source_b,
+                                    double factor, Py_ssize_t n) {
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        target_a[i] += factor * (double)source_a[i];
+        target_b[i] += factor * (double)source_b[i];
+    }
+}
+
 #endif
