@@ -31,7 +31,7 @@ import numpy as np
 
 from libc.math cimport INFINITY, ceil, exp, expm1, fabs, isfinite, log
 from libc.stdint cimport int8_t, uint8_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 
 from ._common cimport ROW_C, X_BINNED_C, Rng, rng_below, rng_next, rng_seed
@@ -647,8 +647,31 @@ cdef void _init_bin_sums(
                         s.val_cumulative + (b - 1) * total_bins, 1.0, total_bins)
 
 
+# Entries per block of _pack_float32.
+cdef enum:
+    PACK_BLOCK = 4096
+
+
+cdef float* _pack_float32(double* values, Py_ssize_t n) noexcept nogil:
+    # Rewrite n float64 values as float32 in their own buffer, block by block
+    # through a small copy, and give back the freed half. A block's float32
+    # values end before the float64 values of the next block begin.
+    cdef float block[PACK_BLOCK]
+    cdef Py_ssize_t start = 0, i, count
+    cdef float* packed
+    while start < n:
+        count = min(<Py_ssize_t>PACK_BLOCK, n - start)
+        for i in range(count):
+            block[i] = <float>values[start + i]
+        memcpy((<char*>values) + start * sizeof(float), block, count * sizeof(float))
+        start += count
+    packed = <float*>realloc(values, max(n, 1) * sizeof(float))
+    return packed if packed != NULL else <float*>values
+
+
 cdef void _compact_bin_sums(BagState* s) noexcept nogil:
-    # Store the two matrices as float32 when that changes no entry.
+    # Store the two matrices as float32 when that changes no entry. The
+    # conversion happens in place, so memory never holds both forms.
     cdef Py_ssize_t i
     cdef Py_ssize_t n = s.total_bins * s.total_bins
     for i in range(n):
@@ -656,19 +679,8 @@ cdef void _compact_bin_sums(BagState* s) noexcept nogil:
             return
         if <double>(<float>s.val_cumulative[i]) != s.val_cumulative[i]:
             return
-    s.train_cumulative32 = <float*>malloc(n * sizeof(float))
-    s.val_cumulative32 = <float*>malloc(n * sizeof(float))
-    if s.train_cumulative32 == NULL or s.val_cumulative32 == NULL:
-        free(s.train_cumulative32)
-        free(s.val_cumulative32)
-        s.train_cumulative32 = NULL
-        s.val_cumulative32 = NULL
-        return
-    for i in range(n):
-        s.train_cumulative32[i] = <float>s.train_cumulative[i]
-        s.val_cumulative32[i] = <float>s.val_cumulative[i]
-    free(s.train_cumulative)
-    free(s.val_cumulative)
+    s.train_cumulative32 = _pack_float32(s.train_cumulative, n)
+    s.val_cumulative32 = _pack_float32(s.val_cumulative, n)
     s.train_cumulative = NULL
     s.val_cumulative = NULL
 
