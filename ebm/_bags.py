@@ -97,9 +97,10 @@ def group_bag_rows(bag, keys, sample_weight, y=None, squared_error=False, n_clas
     """Set ``bag.groups`` when merging rows with equal ``keys`` shrinks the bag enough.
 
     With ``y`` given, the keys ignore the target and each group gets the
-    weighted mean target of its rows (see ``RowGroups``); ``squared_error``
-    says whether the metric then needs its offset. With ``n_classes`` above
-    2, ``y`` holds class codes and each group gets its class shares instead.
+    weighted mean target of its rows (see ``RowGroups``). ``squared_error``
+    selects whether the metric then needs its offset. With ``n_classes``
+    above 2, ``y`` contains class codes and each group gets its class shares
+    instead.
     """
     parts = []
     for rows in (bag.train_rows, bag.val_rows):

@@ -459,9 +459,9 @@ def test_multiclass_unit_weight_products_match_logs(monkeypatch, fast_params, le
 
 @pytest.mark.parametrize("weight_values", [[1.0], [0.0, 1.0, 3.0], [0.5, 1.3]])
 def test_compact_bin_sums_change_nothing(monkeypatch, cps_sample, fast_params, weight_values):
-    # With whole weights the bin sums' matrices hold whole numbers, which
-    # float32 stores exactly, so the compact matrices give the same model
-    # bit for bit; other weights keep float64, which must not change either.
+    # With whole weights the bin sums' matrices contain whole numbers, which
+    # float32 stores exactly, so the compact matrices give the same model bit
+    # for bit. Other weights keep float64, which must not change it either.
     X, y = cps_sample
     weight = np.random.default_rng(8).choice(weight_values, len(y))
     params = {**fast_params, "max_rounds": 300, "interactions": 0}
@@ -540,8 +540,7 @@ def _fertility_sample(n_rows=4000):
     return frame.drop(columns=["rownames", "work"]), y
 
 
-def test_grouped_targets_keep_a_small_spread_far_from_zero(monkeypatch, fast_params,
-                                                          cps_sample):
+def test_grouped_targets_keep_small_spread(monkeypatch, fast_params, cps_sample):
     # Squared error does not change when every target moves by a constant.
     # Targets of 1e8 plus a spread of 1e-6 must give groups the spread's
     # digits: the grouped fit stays as close to the fit on the spread alone

@@ -16,12 +16,12 @@
  * order of the rows, as build_histogram_multi adds them.
  *
  * A probability that underflowed to 0 would stay 0, where a raw score can
- * come back. A step lowers log p_k by at most the spread of its update, so
- * the core leaves this space for raw scores (log p_k, a per-row shift of
- * them) before a step whose spread exceeds EBM_SOFTMAX_MAX_SPREAD or once
- * the smallest probability, which the kernels return, falls below
- * EBM_SOFTMAX_MIN_PROBABILITY: every probability then stays above
- * 1e-200 e^-100, far from underflow.
+ * come back. A step lowers log p_k by at most the spread of its update. So
+ * the core switches to raw scores (log p_k, a per-row shift of them) before
+ * a step whose spread exceeds EBM_SOFTMAX_MAX_SPREAD, or once the smallest
+ * probability falls below EBM_SOFTMAX_MIN_PROBABILITY (the kernels return
+ * it). Every probability then stays above 1e-200 e^-100, far from
+ * underflow.
  *
  * A row's target is its class code y, or with targets given (rows merged
  * into groups, see _bags.RowGroups) K class shares targets[i K + k] that sum
@@ -105,7 +105,7 @@ EBM_ALWAYS_INLINE double ebm_softmax_move(double* restrict p, const double* f,
 }
 
 /* Add a row's weighted gradients w (p_k - t_k) and hessians
- * w p_k (1 - p_k) to the K sums of its bin; t_k is shares[k] when shares is
+ * w p_k (1 - p_k) to the K sums of its bin. t_k is shares[k] when shares is
  * not NULL, else [label = k]. */
 EBM_ALWAYS_INLINE void ebm_softmax_add(const double* p, double w, Py_ssize_t label,
                                        const double* shares, Py_ssize_t n_classes,
