@@ -540,6 +540,38 @@ def _fertility_sample(n_rows=4000):
     return frame.drop(columns=["rownames", "work"]), y
 
 
+def _fit_grouped_and_single(monkeypatch, estimator_class, X, y, weight, params,
+                            settings=None):
+    """Fit without and with row grouping.
+
+    Returns the models and step metrics keyed by MAX_GROUPS_PER_ROW (0.0, then
+    1.0), and the sample count of every boost_bag call in order.
+    """
+    samples_seen = []
+
+    def recording_boost_bag(*args):
+        samples_seen.append(args[0].shape[1])
+        return _boost_with(args, settings or {})
+
+    monkeypatch.setattr(ebm._bags, "boost_bag", recording_boost_bag)
+    models, metrics = {}, {}
+    for ratio in (0.0, 1.0):
+        monkeypatch.setattr(ebm._bags, "MAX_GROUPS_PER_ROW", ratio)
+        seen = metrics[ratio] = []
+        models[ratio] = estimator_class(
+            **params, callback=lambda bag, step, progressed, metric, seen=seen: seen.append(metric)
+        ).fit(X, y, sample_weight=weight)
+    return models, metrics, samples_seen
+
+
+def _assert_grouping_changes_nothing(models, metrics):
+    """Check that grouped rows stopped where single rows did, with equal metrics and scores."""
+    np.testing.assert_array_equal(models[0.0].best_iteration_, models[1.0].best_iteration_)
+    np.testing.assert_allclose(metrics[1.0], metrics[0.0], rtol=1e-10, atol=0)
+    for single, grouped in zip(models[0.0].term_scores_, models[1.0].term_scores_):
+        np.testing.assert_allclose(grouped, single, rtol=0, atol=1e-9)
+
+
 def test_grouped_targets_keep_small_spread(monkeypatch, fast_params, cps_sample):
     # Squared error does not change when every target moves by a constant.
     # Targets of 1e8 plus a spread of 1e-6 must give groups the spread's
@@ -569,27 +601,13 @@ def test_grouped_class_shares_match_single_rows(monkeypatch, fast_params, probab
     X, y = _insteval_sample(4000)
     weight = np.random.default_rng(7).choice([0.0, 1.0, 2.5], len(y))
     params = {**fast_params, "max_rounds": 200, "interactions": 2}
-    samples_seen = []
-
-    def recording_boost_bag(*args):
-        samples_seen.append(args[0].shape[1])
-        return _boost_with(args, {"probability_space": probability_space})
-
-    monkeypatch.setattr(ebm._bags, "boost_bag", recording_boost_bag)
-    models, metrics = {}, {}
-    for ratio in (0.0, 1.0):
-        monkeypatch.setattr(ebm._bags, "MAX_GROUPS_PER_ROW", ratio)
-        seen = metrics[ratio] = []
-        models[ratio] = ExplainableBoostingClassifier(
-            **params, callback=lambda bag, step, progressed, metric, seen=seen: seen.append(metric)
-        ).fit(X, y, sample_weight=weight)
+    models, metrics, samples_seen = _fit_grouped_and_single(
+        monkeypatch, ExplainableBoostingClassifier, X, y, weight, params,
+        {"probability_space": probability_space})
     # The 4 features have at most 4 * 6 * 2 * 14 = 672 bin combinations.
     assert samples_seen[0] == len(y)
     assert samples_seen[-1] <= 672
-    np.testing.assert_array_equal(models[0.0].best_iteration_, models[1.0].best_iteration_)
-    np.testing.assert_allclose(metrics[1.0], metrics[0.0], rtol=1e-10, atol=0)
-    for single, grouped in zip(models[0.0].term_scores_, models[1.0].term_scores_):
-        np.testing.assert_allclose(grouped, single, rtol=0, atol=1e-9)
+    _assert_grouping_changes_nothing(models, metrics)
 
 
 @pytest.mark.parametrize("interactions", [0, 3])
@@ -621,24 +639,9 @@ def test_grouped_rows_match_single_rows(monkeypatch, fast_params, cps_sample, es
         X, y = frame[["studage", "lectage", "service", "dept"]], frame["y"]
     weight = np.random.default_rng(4).choice([0.0, 1.0, 2.5], len(y))
     params = {**fast_params, "max_rounds": 200, "interactions": interactions}
-    samples_seen = []
-
-    def recording_boost_bag(*args):
-        samples_seen.append(args[0].shape[1])
-        return boost_bag(*args)
-
-    monkeypatch.setattr(ebm._bags, "boost_bag", recording_boost_bag)
-    models, metrics = {}, {}
-    for ratio in (0.0, 1.0):
-        monkeypatch.setattr(ebm._bags, "MAX_GROUPS_PER_ROW", ratio)
-        seen = metrics[ratio] = []
-        models[ratio] = estimator_class(
-            **params, callback=lambda bag, step, progressed, metric, seen=seen: seen.append(metric)
-        ).fit(X, y, sample_weight=weight)
+    models, metrics, samples_seen = _fit_grouped_and_single(
+        monkeypatch, estimator_class, X, y, weight, params)
     # Without grouping the core receives every sample, and with it far fewer.
     assert samples_seen[0] == len(y)
     assert samples_seen[-1] < len(y) / 2
-    np.testing.assert_array_equal(models[0.0].best_iteration_, models[1.0].best_iteration_)
-    np.testing.assert_allclose(metrics[1.0], metrics[0.0], rtol=1e-10, atol=0)
-    for single, grouped in zip(models[0.0].term_scores_, models[1.0].term_scores_):
-        np.testing.assert_allclose(grouped, single, rtol=0, atol=1e-9)
+    _assert_grouping_changes_nothing(models, metrics)
