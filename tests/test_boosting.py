@@ -10,7 +10,7 @@ from scipy.special import expit
 
 import ebm._bags
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
-from ebm._core._boosting import boost_bag
+from ebm._core._boosting import avx512_kernels_available, boost_bag
 from ebm._core._losses import CyLogLoss, CySquaredError
 from ebm._params import BoostSettings
 
@@ -531,6 +531,28 @@ def test_unit_weight_products_match_logs(monkeypatch, hi_sample, fast_params, in
         monkeypatch, ExplainableBoostingClassifier, X, y, None, params,
         [{"unit_weights": 0}, {"unit_weights": -1}])
     _assert_same_fit(models, metrics, atol=1e-9)
+    assert len(models[0].term_features_) == X.shape[1] + interactions
+
+
+@pytest.mark.skipif(not avx512_kernels_available(),
+                    reason="this build or CPU has no AVX-512 kernels")
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("interactions", [0, 3])
+def test_avx512_kernels_match_portable(monkeypatch, hi_sample, fast_params, interactions,
+                                       weighted):
+    # The binary log-loss kernels' AVX-512 copies do the portable kernels'
+    # operations in the same order, so the models must be equal bit for bit.
+    # The fits cover mains (four histogram copies) and pairs (one), with and
+    # without weights, on bags whose row counts are not multiples of 8.
+    X, y = hi_sample
+    X, y = X.iloc[:2999], y.iloc[:2999]
+    weight = np.random.default_rng(7).uniform(0.0, 3.0, len(y)) if weighted else None
+    params = {**fast_params, "max_rounds": 200, "interactions": interactions}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingClassifier, X, y, weight, params,
+        [{"avx512_kernels": 0}, {"avx512_kernels": -1}])
+    _assert_same_fit(models, metrics, atol=0.0)
+    np.testing.assert_array_equal(metrics[1], metrics[0])
     assert len(models[0].term_features_) == X.shape[1] + interactions
 
 

@@ -53,7 +53,7 @@ cdef extern from "_logistic.h" nogil:
                                    const double* y, const double* sample_weight, Py_ssize_t n,
                                    double* probability)
     double ebm_logistic_log_product(const X_BINNED_C* bins, const ROW_C* rows,
-                                    const double* expm1_update, Py_ssize_t n,
+                                    const double* expm1_update, Py_ssize_t n, int use_avx512,
                                     double* probability)
     void ebm_logistic_histogram(const X_BINNED_C* bins, const ROW_C* rows, const double* odds,
                                 const double* y, const double* sample_weight, Py_ssize_t n,
@@ -64,7 +64,9 @@ cdef extern from "_logistic.h" nogil:
                                       const ROW_C* rows, const double* expm1_update,
                                       const double* y, const double* sample_weight,
                                       Py_ssize_t n, Py_ssize_t next_n_bins,
-                                      Py_ssize_t n_copies, double* odds, double* sums)
+                                      Py_ssize_t n_copies, int use_avx512, double* odds,
+                                      double* sums)
+    int ebm_avx512_kernels_available()
 
 cdef extern from "_softmax.h" nogil:
     double EBM_SOFTMAX_PRODUCT_MAX_SPREAD
@@ -192,6 +194,7 @@ cdef struct BagState:
     double* odds
     double* probability_val
     double* expm1_update      # (max_bins,) e^u - 1 of the update being applied
+    bint use_avx512           # whether kernels with an AVX-512 copy may run it
     # Multiclass log-loss in probability space (see _softmax.h), when
     # track_softmax: the n_scores probabilities of every training and
     # validation row, and the histogram the last step built for the next term.
@@ -480,7 +483,7 @@ cdef void _apply(
             ebm_logistic_apply_histogram(
                 feature_bins, X_binned + terms.feature[next_term] * n_samples, kernel_rows,
                 s.expm1_update, s.y_train, train_weights, s.n_train, next_n_bins, n_copies,
-                s.odds, s.paired_sums)
+                s.use_avx512, s.odds, s.paired_sums)
             s.pending_term = next_term
         else:
             ebm_logistic_apply(feature_bins, kernel_rows, s.expm1_update, s.n_train, s.odds)
@@ -492,7 +495,8 @@ cdef void _apply(
             for index in range(n_bins):
                 linear += s.update[index] * s.val_target_sums[offset + index]
             s.metric_total += ebm_logistic_log_product(
-                val_bins, kernel_val_rows, s.expm1_update, s.n_val, s.probability_val) - linear
+                val_bins, kernel_val_rows, s.expm1_update, s.n_val, s.use_avx512,
+                s.probability_val) - linear
         elif s.n_val > 0:
             s.metric_total += ebm_logistic_apply_loss(
                 val_bins, kernel_val_rows, s.update, s.expm1_update, s.y_val, s.weight_val,
@@ -975,6 +979,11 @@ cdef Py_ssize_t _local_bins(
     return n_copied
 
 
+def avx512_kernels_available():
+    """Return whether this build and CPU run the kernels' AVX-512 copies."""
+    return bool(ebm_avx512_kernels_available())
+
+
 def boost_bag(
     const X_BINNED_C[:, ::1] X_binned,
     const Py_ssize_t[::1] term_feature,
@@ -1046,7 +1055,10 @@ def boost_bag(
         have weight 1 from products (see ``_logistic.h``); the default is -1.
         The optional key ``compact_bin_sums`` set to 0 keeps the bin sums'
         matrices in float64 even when float32 holds every entry exactly; the
-        default is -1, and both give the same model.
+        default is -1, and both give the same model. The optional key
+        ``avx512_kernels`` set to 0 keeps the kernels that have an AVX-512
+        copy (see ``_logistic.h``) on their portable code; the default -1
+        runs the AVX-512 copy on CPUs that have it, with the same model.
     seed : int
         Seed of this bag's random generator.
     stop_flag : ndarray of shape (1,), dtype uint8
@@ -1253,6 +1265,7 @@ def boost_bag(
                          and int(settings.get("gradient_space", -1)) != 0)
     s.track_probability = (int(settings.get("probability_space", -1)) != 0 and loss.logistic
                            and n_scores == 1)
+    s.use_avx512 = int(settings.get("avx512_kernels", -1)) != 0
     if s.track_probability:
         s.odds = <double*>malloc(n_train * sizeof(double))
         s.probability_val = <double*>malloc((n_val + 1) * sizeof(double))
