@@ -432,12 +432,30 @@ EBM_ALWAYS_INLINE void ebm_logistic_apply_histogram_body(const uint16_t* bins,
 
 #ifdef EBM_HAS_AVX512_KERNELS
 
+/* Add the (gradient, hessian) pairs of 8 rows to their bins: low holds the
+ * pairs of rows 0 to 3 and high those of rows 4 to 7, row r going to copy
+ * r % 4 (all copies are the same histogram with one copy). */
+EBM_AVX512 EBM_ALWAYS_INLINE void ebm_scatter_8(const uint16_t* next_bins, __m512d low,
+                                                __m512d high, double* const* copy) {
+    double* slot;
+#define EBM_SCATTER_ONE(r, value)                                        \
+    slot = copy[(r) % 4] + 2 * (Py_ssize_t)next_bins[r];                 \
+    _mm_storeu_pd(slot, _mm_add_pd(_mm_loadu_pd(slot), value));
+    EBM_SCATTER_ONE(0, _mm512_castpd512_pd128(low))
+    EBM_SCATTER_ONE(1, _mm512_extractf64x2_pd(low, 1))
+    EBM_SCATTER_ONE(2, _mm512_extractf64x2_pd(low, 2))
+    EBM_SCATTER_ONE(3, _mm512_extractf64x2_pd(low, 3))
+    EBM_SCATTER_ONE(4, _mm512_castpd512_pd128(high))
+    EBM_SCATTER_ONE(5, _mm512_extractf64x2_pd(high, 1))
+    EBM_SCATTER_ONE(6, _mm512_extractf64x2_pd(high, 2))
+    EBM_SCATTER_ONE(7, _mm512_extractf64x2_pd(high, 3))
+#undef EBM_SCATTER_ONE
+}
+
 /* AVX-512 copy of ebm_logistic_apply_histogram_body, rows NULL. The
- * arithmetic runs on eight rows at a time in registers and leaves the
- * (gradient, hessian) pairs in the block's buffer, which the scatter of the
- * portable kernel then adds to the bins. A hardware gather for e^u - 1 made
- * a flights fit slower, and scattering straight from the registers did too,
- * because each division then waits inside the scatter's dependency chain. */
+ * arithmetic runs on eight rows at a time in registers, and each iteration
+ * adds the previous eight rows' pairs to their bins, so that the scatter
+ * does not wait for this iteration's division. */
 EBM_AVX512 static void ebm_logistic_apply_histogram_avx512(
         const uint16_t* bins, const uint16_t* next_bins, const double* expm1_update,
         const double* y, const double* sample_weight, Py_ssize_t n, Py_ssize_t next_n_bins,
@@ -447,39 +465,44 @@ EBM_AVX512 static void ebm_logistic_apply_histogram_avx512(
     /* Lanes of the (gradient, hessian) pairs of rows 0 to 3 and 4 to 7. */
     const __m512i first = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
     const __m512i second = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
-    double pairs[2 * EBM_LOGISTIC_BLOCK];
-    Py_ssize_t start, i, count, full;
-    for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
-        const uint16_t* b = bins + start;
-        count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
-        full = count - count % 8;
-        for (i = 0; i < full; i += 8) {
-            __m512d e = ebm_load_expm1_8(b + i, expm1_update);
-            __m512d o = _mm512_loadu_pd(odds + start + i);
-            __m512d target = _mm512_loadu_pd(y + start + i);
-            __m512d next, inverse, gradient, hessian;
-            next = _mm512_min_pd(cap, _mm512_fmadd_pd(o, e, o));
-            _mm512_storeu_pd(odds + start + i, next);
-            inverse = _mm512_div_pd(one, _mm512_add_pd(one, next));
-            gradient = _mm512_fmsub_pd(_mm512_sub_pd(one, target), next, target);
-            if (sample_weight != NULL) {
-                __m512d w = _mm512_loadu_pd(sample_weight + start + i);
-                gradient = _mm512_mul_pd(_mm512_mul_pd(w, inverse), gradient);
-                hessian = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(w, next), inverse), inverse);
-            } else {
-                gradient = _mm512_mul_pd(inverse, gradient);
-                hessian = _mm512_mul_pd(_mm512_mul_pd(next, inverse), inverse);
-            }
-            _mm512_storeu_pd(pairs + 2 * i, _mm512_permutex2var_pd(gradient, first, hessian));
-            _mm512_storeu_pd(pairs + 2 * i + 8,
-                             _mm512_permutex2var_pd(gradient, second, hessian));
+    __m512d low = _mm512_setzero_pd(), high = _mm512_setzero_pd();
+    double* copy[4];
+    double pair[2];
+    Py_ssize_t i, c, full = n - n % 8, fours = n - n % 4;
+    for (c = 0; c < 4; c++) {
+        copy[c] = n_copies == 1 ? sums : sums + 2 * c * next_n_bins;
+    }
+    for (i = 0; i < full; i += 8) {
+        __m512d e = ebm_load_expm1_8(bins + i, expm1_update);
+        __m512d o = _mm512_loadu_pd(odds + i);
+        __m512d target = _mm512_loadu_pd(y + i);
+        __m512d next, inverse, gradient, hessian;
+        next = _mm512_min_pd(cap, _mm512_fmadd_pd(o, e, o));
+        _mm512_storeu_pd(odds + i, next);
+        inverse = _mm512_div_pd(one, _mm512_add_pd(one, next));
+        gradient = _mm512_fmsub_pd(_mm512_sub_pd(one, target), next, target);
+        if (sample_weight != NULL) {
+            __m512d w = _mm512_loadu_pd(sample_weight + i);
+            gradient = _mm512_mul_pd(_mm512_mul_pd(w, inverse), gradient);
+            hessian = _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(w, next), inverse), inverse);
+        } else {
+            gradient = _mm512_mul_pd(inverse, gradient);
+            hessian = _mm512_mul_pd(_mm512_mul_pd(next, inverse), inverse);
         }
-        for (i = full; i < count; i++) {
-            odds[start + i] = ebm_odds_step(odds[start + i], expm1_update[b[i]]);
-            ebm_logistic_pair(odds[start + i], EBM_WEIGHT(sample_weight, start + i),
-                              y[start + i], pairs + 2 * i);
+        if (i > 0) {
+            ebm_scatter_8(next_bins + i - 8, low, high, copy);
         }
-        ebm_scatter_pairs(next_bins, NULL, start, pairs, count, next_n_bins, n_copies, sums);
+        low = _mm512_permutex2var_pd(gradient, first, hessian);
+        high = _mm512_permutex2var_pd(gradient, second, hessian);
+    }
+    if (full > 0) {
+        ebm_scatter_8(next_bins + full - 8, low, high, copy);
+    }
+    /* The portable kernel sends the last n % 4 rows to the first copy. */
+    for (i = full; i < n; i++) {
+        odds[i] = ebm_odds_step(odds[i], expm1_update[bins[i]]);
+        ebm_logistic_pair(odds[i], EBM_WEIGHT(sample_weight, i), y[i], pair);
+        ebm_add_pair(copy[i < fours ? i % 4 : 0] + 2 * (Py_ssize_t)next_bins[i], pair);
     }
 }
 #endif
