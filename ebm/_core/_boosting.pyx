@@ -1265,7 +1265,8 @@ def boost_bag(
                          and int(settings.get("gradient_space", -1)) != 0)
     s.track_probability = (int(settings.get("probability_space", -1)) != 0 and loss.logistic
                            and n_scores == 1)
-    s.use_avx512 = int(settings.get("avx512_kernels", -1)) != 0
+    s.use_avx512 = (int(settings.get("avx512_kernels", -1)) != 0
+                    and ebm_avx512_kernels_available())
     if s.track_probability:
         s.odds = <double*>malloc(n_train * sizeof(double))
         s.probability_val = <double*>malloc((n_val + 1) * sizeof(double))
