@@ -855,7 +855,9 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         self.verbose = verbose
 
     def _encode_classes(self, y):
-        if type_of_target(y) == "continuous":
+        # Integer and boolean labels are never continuous, and type_of_target
+        # would sort them to find out.
+        if y.dtype.kind not in "iub" and type_of_target(y) == "continuous":
             raise ValueError(
                 "y is continuous: it contains non-integral numbers, as a regression target does, but "
                 "ExplainableBoostingClassifier needs class labels. Use "

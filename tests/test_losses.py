@@ -629,6 +629,19 @@ def test_adjust_intercept_minimises_loss(spec, data):
     assert_minimum_at(spec, loss, y, raw_score, sample_weight, shift)
 
 
+def _weighted_targets(spec, rng, n_samples):
+    """Draw targets valid for spec's loss and weights in [0.5, 2)."""
+    if spec.link_name == "logit":
+        y = (rng.uniform(size=n_samples) < 0.3).astype(float)
+    elif spec.objective == "gamma_deviance":
+        y = rng.gamma(2.0, 3.0, n_samples)
+    elif spec.link_name == "log":
+        y = np.floor(rng.gamma(2.0, 3.0, n_samples))
+    else:
+        y = rng.normal(5.0, 3.0, n_samples)
+    return y, rng.uniform(0.5, 2.0, n_samples)
+
+
 # Undamped Newton steps from these starts overshoot and diverge for log_loss (offsets
 # +-3 and +-6), poisson_deviance (-6), gamma_deviance (+6), pseudo_huber (+-6) and
 # rmse_log (-6), so the table checks that adjust_intercept damps its steps.
@@ -640,15 +653,7 @@ FAR_START_CASES = [pytest.param(spec, offset, id=f"{spec.objective}{offset:+.0f}
 def test_adjust_intercept_far_start(spec, offset):
     rng = np.random.default_rng(0)
     n_samples = 200
-    if spec.link_name == "logit":
-        y = (rng.uniform(size=n_samples) < 0.3).astype(float)
-    elif spec.objective == "gamma_deviance":
-        y = rng.gamma(2.0, 3.0, n_samples)
-    elif spec.link_name == "log":
-        y = np.floor(rng.gamma(2.0, 3.0, n_samples))
-    else:
-        y = rng.normal(5.0, 3.0, n_samples)
-    sample_weight = rng.uniform(0.5, 2.0, n_samples)
+    y, sample_weight = _weighted_targets(spec, rng, n_samples)
     loss = spec.loss_class()
     best = minimize_scalar(lambda c: loss.loss_sum_array(y, np.full(n_samples, c), sample_weight),
                            bounds=(-50.0, 50.0), method="bounded",
@@ -659,6 +664,26 @@ def test_adjust_intercept_far_start(spec, offset):
 
     # Brent's method stopped up to 7e-8 from the minimum of these flat sums.
     assert shift == pytest.approx(-offset, abs=1e-6)
+
+
+@pytest.mark.parametrize("spec", [spec for spec in SPECS if spec.objective != "quantile"],
+                         ids=repr)
+def test_adjust_intercept_many_chunks(spec):
+    # Newton's method sums over chunks of 32,768 rows: 100,003 rows make four,
+    # the last one partial. At the returned shift the float64 gradient sum of
+    # all rows must vanish, as a fitted constant's does. Quantile has a closed
+    # form instead.
+    rng = np.random.default_rng(3)
+    n_samples = 100_003
+    y, sample_weight = _weighted_targets(spec, rng, n_samples)
+    loss = spec.loss_class()
+    raw_score = loss.init_score(y, sample_weight) + 0.3 + rng.uniform(-0.5, 0.5, n_samples)
+
+    shift = adjust_intercept(loss, y, raw_score, sample_weight)
+
+    gradients, hessians = loss.gradient_hessian_array(y, raw_score + shift, sample_weight)
+    assert abs(gradients.sum()) <= 1e-9 * hessians.sum() + 1e-9 * np.abs(gradients).sum()
+    assert_minimum_at(spec, loss, y, raw_score, sample_weight, shift)
 
 
 def test_adjust_intercept_symmetric_newton_step():

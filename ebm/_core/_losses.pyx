@@ -43,6 +43,59 @@ def _first_bad_row(y, bad, name, rule, fix):
         f"row {first} (y = {float(y[first])!r}). {fix}")
 
 
+# Rows per chunk of _shifted_sums: its three scratch arrays take 768 KiB.
+cdef enum:
+    _NEWTON_CHUNK_ROWS = 32768
+
+
+cdef void _shifted_sums(CyLoss loss, const double* y, const double* offset,
+                        const double* sample_weight, Py_ssize_t n, double constant,
+                        bint derivatives, double* scratch, double* sums) noexcept nogil:
+    # Write to sums the loss sum over the rows at raw score offset + constant,
+    # or with derivatives the gradient sum and the hessian sum. The rows go in
+    # chunks through the scratch arrays, which stay in the cache, so no array
+    # of n rows is allocated and touched for the first time.
+    cdef double* raw = scratch
+    cdef double* gradients = scratch + _NEWTON_CHUNK_ROWS
+    cdef double* hessians = scratch + 2 * _NEWTON_CHUNK_ROWS
+    cdef double gradient_sum = 0.0, hessian_sum = 0.0, loss_total = 0.0
+    cdef double chunk_gradient, chunk_hessian
+    cdef Py_ssize_t start = 0, count, i
+    while start < n:
+        count = min(<Py_ssize_t>_NEWTON_CHUNK_ROWS, n - start)
+        for i in range(count):
+            raw[i] = offset[start + i] + constant
+        if derivatives:
+            loss.gradient_hessian(y + start, raw, sample_weight + start, gradients, hessians,
+                                  count)
+            chunk_gradient = 0.0
+            chunk_hessian = 0.0
+            for i in range(count):
+                chunk_gradient += gradients[i]
+                chunk_hessian += hessians[i]
+            gradient_sum += chunk_gradient
+            hessian_sum += chunk_hessian
+        else:
+            loss_total += loss.loss_sum(y + start, raw, sample_weight + start, count)
+        start += count
+    if derivatives:
+        sums[0] = gradient_sum
+        sums[1] = hessian_sum
+    else:
+        sums[0] = loss_total
+
+
+cdef double _shifted_loss(CyLoss loss, const double[::1] y, const double[::1] offset,
+                          const double[::1] sample_weight, double constant,
+                          double* scratch) except? -1.0:
+    cdef double sums[2]
+    with nogil:
+        _shifted_sums(loss, &y[0], &offset[0], &sample_weight[0], y.shape[0], constant, False,
+                      scratch, sums)
+    loss._raise_error()
+    return sums[0]
+
+
 def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0):
     """Return the constant c that minimises ``loss(y, offset + c)``.
 
@@ -60,15 +113,28 @@ def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0):
     -------
     float
     """
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    offset = np.ascontiguousarray(offset, dtype=np.float64)
-    sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
-    constant = start
-    current = loss.loss_sum_array(y, offset + constant, sample_weight)
+    cdef const double[::1] y_view = np.ascontiguousarray(y, dtype=np.float64)
+    cdef const double[::1] offset_view = np.ascontiguousarray(offset, dtype=np.float64)
+    cdef const double[::1] weight_view = np.ascontiguousarray(sample_weight, dtype=np.float64)
+    cdef Py_ssize_t n = y_view.shape[0]
+    cdef double constant = start
+    cdef double current, candidate, gradient, hessian, step, slack
+    cdef double sums[2]
+    if n == 0:
+        return float(constant)
+    if offset_view.shape[0] != n or weight_view.shape[0] != n:
+        raise ValueError(f"y, offset and sample_weight must have the same length, got {n}, "
+                         f"{offset_view.shape[0]} and {weight_view.shape[0]}.")
+    scratch_array = np.empty(3 * _NEWTON_CHUNK_ROWS, dtype=np.float64)
+    cdef double[::1] scratch = scratch_array
+    current = _shifted_loss(loss, y_view, offset_view, weight_view, constant, &scratch[0])
     for _ in range(100):
-        gradients, hessians = loss.gradient_hessian_array(y, offset + constant, sample_weight)
-        gradient = gradients.sum()
-        hessian = hessians.sum()
+        with nogil:
+            _shifted_sums(loss, &y_view[0], &offset_view[0], &weight_view[0], n, constant, True,
+                          &scratch[0], sums)
+        loss._raise_error()
+        gradient = sums[0]
+        hessian = sums[1]
         if gradient == 0.0:
             break
         step = -gradient / hessian if hessian > 0.0 else -np.sign(gradient)
@@ -78,7 +144,8 @@ def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0):
         # the minimum of a symmetric loss) is halved, so it cannot cycle.
         slack = 1e-12 * abs(current)
         for _ in range(60):
-            candidate = loss.loss_sum_array(y, offset + constant + step, sample_weight)
+            candidate = _shifted_loss(loss, y_view, offset_view, weight_view, constant + step,
+                                      &scratch[0])
             if candidate < current or (candidate <= current + slack
                                        and abs(step) <= 1e-6 * max(1.0, abs(constant))):
                 break
