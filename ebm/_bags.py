@@ -407,7 +407,25 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
     results = map_bags(run, len(bags), n_jobs, stop_flag)
     bagged_scores = [scores for scores, _ in results]
     n_steps = np.array([steps for _, steps in results], dtype=np.int64)
+    _check_finite_scores(bagged_scores, n_steps, settings)
     return bagged_scores, n_steps, bool(stop_flag[0])
+
+
+def _check_finite_scores(bagged_scores, n_steps, settings):
+    """Raise ValueError when a bag's model has a non-finite score.
+
+    Steps that grow instead of shrinking (a learning rate far above 1, for
+    example) overflow the scores to infinity and then NaN. Without validation
+    rows nothing stops them, and the averaged model would be NaN everywhere.
+    """
+    for bag_idx, scores in enumerate(bagged_scores):
+        for term_idx, term_scores in enumerate(scores):
+            if not np.all(np.isfinite(term_scores)):
+                raise ValueError(
+                    f"Boosting diverged: after {n_steps[bag_idx]} steps, bag {bag_idx} has "
+                    f"non-finite scores in term {term_idx}. Each step grew instead of "
+                    f"shrinking; lower learning_rate (got {settings.learning_rate}) or set "
+                    "max_delta_step to bound every step.")
 
 
 def weighted_mean_and_std(values, weights):

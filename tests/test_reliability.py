@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_breast_cancer
 
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
 
@@ -203,6 +204,32 @@ def test_large_regression_target_finite():
     assert np.isfinite(predictions).all()
     # The model follows the scale of y: its predictions correlate with the target.
     assert np.corrcoef(predictions, y)[0, 1] > 0.9
+
+
+def test_diverging_learning_rate_raises():
+    # Steps 50 times the Newton step overshoot further each round, and without
+    # validation rows nothing stops them. The scores overflow to NaN, which
+    # must raise instead of returning a model that predicts NaN.
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    params = {**FAST, "max_rounds": 300, "learning_rate": 50.0, "validation_size": 0.0}
+
+    with pytest.raises(ValueError, match=r"diverged.*learning_rate \(got 50\.0\)"):
+        ExplainableBoostingClassifier(**params).fit(X, y)
+
+
+def test_large_learning_rate_finite_model():
+    # A learning rate of 5 overshoots too, but its scores stay finite.
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    params = {**FAST, "max_rounds": 300, "learning_rate": 5.0, "validation_size": 0.0}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ExplainableBoostingClassifier(**params).fit(X, y)
+        raw_scores = model.decision_function(X)
+
+    assert np.isfinite(model.intercept_).all()
+    assert all(np.isfinite(scores).all() for scores in model.term_scores_)
+    assert np.isfinite(raw_scores).all()
 
 
 # pandas nullable and category dtypes ---------------------------------------------------
