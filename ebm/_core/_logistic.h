@@ -458,8 +458,9 @@ EBM_AVX512 EBM_ALWAYS_INLINE void ebm_scatter_8(const uint16_t* next_bins, __m51
  * does not wait for this iteration's division. */
 EBM_AVX512 static void ebm_logistic_apply_histogram_avx512(
         const uint16_t* bins, const uint16_t* next_bins, const double* expm1_update,
-        const double* y, const double* sample_weight, Py_ssize_t n, Py_ssize_t next_n_bins,
-        Py_ssize_t n_copies, double* restrict odds, double* restrict sums) {
+        const double* y, const uint8_t* y_bits, const double* sample_weight, Py_ssize_t n,
+        Py_ssize_t next_n_bins, Py_ssize_t n_copies, double* restrict odds,
+        double* restrict sums) {
     const __m512d one = _mm512_set1_pd(1.0);
     const __m512d cap = _mm512_set1_pd(EBM_ODDS_MAX);
     /* Lanes of the (gradient, hessian) pairs of rows 0 to 3 and 4 to 7. */
@@ -475,7 +476,10 @@ EBM_AVX512 static void ebm_logistic_apply_histogram_avx512(
     for (i = 0; i < full; i += 8) {
         __m512d e = ebm_load_expm1_8(bins + i, expm1_update);
         __m512d o = _mm512_loadu_pd(odds + i);
-        __m512d target = _mm512_loadu_pd(y + i);
+        /* Byte targets of 0 and 1 convert exactly to the doubles in y. */
+        __m512d target = y_bits != NULL
+            ? _mm512_cvtepi64_pd(_mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i*)(y_bits + i))))
+            : _mm512_loadu_pd(y + i);
         __m512d next, inverse, gradient, hessian;
         next = _mm512_min_pd(cap, _mm512_fmadd_pd(o, e, o));
         _mm512_storeu_pd(odds + i, next);
@@ -527,21 +531,24 @@ static void ebm_logistic_apply_histogram_portable(const uint16_t* bins, const ui
                                       next_n_bins, n_copies, odds, sums);
 }
 
-/* use_avx512 = 0 keeps the portable kernel even on an AVX-512 CPU. */
+/* use_avx512 = 0 keeps the portable kernel even on an AVX-512 CPU. y_bits,
+ * when not NULL, is y as bytes, which the AVX-512 copy reads. */
 static void ebm_logistic_apply_histogram(const uint16_t* bins, const uint16_t* next_bins,
                                          const int32_t* rows, const double* expm1_update,
-                                         const double* y, const double* sample_weight,
-                                         Py_ssize_t n, Py_ssize_t next_n_bins, Py_ssize_t n_copies,
+                                         const double* y, const uint8_t* y_bits,
+                                         const double* sample_weight, Py_ssize_t n,
+                                         Py_ssize_t next_n_bins, Py_ssize_t n_copies,
                                          int use_avx512, double* restrict odds,
                                          double* restrict sums) {
 #ifdef EBM_HAS_AVX512_KERNELS
     if (rows == NULL && use_avx512 && ebm_cpu_has_avx512()) {
-        ebm_logistic_apply_histogram_avx512(bins, next_bins, expm1_update, y, sample_weight, n,
-                                            next_n_bins, n_copies, odds, sums);
+        ebm_logistic_apply_histogram_avx512(bins, next_bins, expm1_update, y, y_bits,
+                                            sample_weight, n, next_n_bins, n_copies, odds, sums);
         return;
     }
 #else
     (void)use_avx512;
+    (void)y_bits;
 #endif
     ebm_logistic_apply_histogram_portable(bins, next_bins, rows, expm1_update, y, sample_weight,
                                           n, next_n_bins, n_copies, odds, sums);
