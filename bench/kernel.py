@@ -59,7 +59,7 @@ import time
 import numpy as np
 
 import bench_common
-from ebm._core._boosting import boost_bag
+from ebm._core._boosting import avx512_kernels_available, boost_bag
 from ebm._core._losses import CyLogLoss, CySquaredError
 
 # Bytes that one training row moves in one step, per array and pass.
@@ -102,6 +102,12 @@ IMPLEMENTED_BYTES = {
         ("gradients: hessian written (float64)", 8),
     ],
 }
+
+# On a CPU with AVX-512 the fused pass reads 0/1 targets as bytes (see
+# ebm/_core/_logistic.h).
+if avx512_kernels_available():
+    IMPLEMENTED_BYTES["log-loss, probability space"][3] = (
+        "update: target (uint8, AVX-512 copy of the kernel)", 1)
 
 # In probability space, the step after the end of a cyclic pass runs its own
 # histogram pass (bin 2, odds 8, target 8). The update pass before it reads no
