@@ -432,9 +432,9 @@ EBM_ALWAYS_INLINE void ebm_logistic_apply_histogram_body(const uint16_t* bins,
 
 #ifdef EBM_HAS_AVX512_KERNELS
 
-/* Add the (gradient, hessian) pairs of 8 rows to their bins: low holds the
- * pairs of rows 0 to 3 and high those of rows 4 to 7, row r going to copy
- * r % 4 (all copies are the same histogram with one copy). */
+/* Add the (gradient, hessian) pairs of 8 rows to their bins, those of rows
+ * 0 to 3 from low and of rows 4 to 7 from high. Row r goes to copy r % 4,
+ * and with one copy all four pointers are the same histogram. */
 EBM_AVX512 EBM_ALWAYS_INLINE void ebm_scatter_8(const uint16_t* next_bins, __m512d low,
                                                 __m512d high, double* const* copy) {
     double* slot;
