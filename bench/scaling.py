@@ -183,13 +183,13 @@ def checks(results, args):
         out.append(("time per row-step from 10^5 rows", "needs --max-rows above 10^5",
                     "n/a"))
 
-    one = speedup_times(results, 1)
-    many = speedup_times(results, args.n_jobs)
+    one_job_times = speedup_times(results, 1)
+    n_jobs_times = speedup_times(results, args.n_jobs)
     description = (f"fit at {args.speedup_rows:,} rows: median n_jobs=1 time / median "
                    f"n_jobs={args.n_jobs} time over {args.speedup_repeats} fits each "
                    f">= {MIN_SPEEDUP}")
-    if one and many and args.n_jobs != 1:
-        speedup = statistics.median(one) / statistics.median(many)
+    if one_job_times and n_jobs_times and args.n_jobs != 1:
+        speedup = statistics.median(one_job_times) / statistics.median(n_jobs_times)
         out.append((description, f"{speedup:.2f}", "PASS" if speedup >= MIN_SPEEDUP else "FAIL"))
     else:
         out.append((description, "n/a", "n/a"))
@@ -252,7 +252,7 @@ def build_parser():
                         help="rows of the n_jobs speed-up fits (default: --max-rows, at most "
                         "10^6)")
     parser.add_argument("--speedup-repeats", type=bench_common.positive_int, default=5,
-                        help="fits with each n_jobs for the speed-up, run alternately; the "
+                        help="fits with each n_jobs for the speed-up, run alternately. The "
                         "check compares their medians (default: %(default)s)")
     parser.add_argument("--task", choices=["classification", "regression"],
                         default="classification",

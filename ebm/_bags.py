@@ -423,8 +423,8 @@ def _check_finite_scores(bagged_scores, n_steps, settings):
             if not np.all(np.isfinite(term_scores)):
                 raise ValueError(
                     f"Boosting diverged: after {n_steps[bag_idx]} steps, bag {bag_idx} has "
-                    f"non-finite scores in term {term_idx}. Each step grew instead of "
-                    f"shrinking; lower learning_rate (got {settings.learning_rate}) or set "
+                    f"non-finite scores in term {term_idx}, because its steps grew instead "
+                    f"of shrinking. Lower learning_rate (got {settings.learning_rate}) or set "
                     "max_delta_step to bound every step.")
 
 

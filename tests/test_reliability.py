@@ -228,7 +228,8 @@ def test_large_learning_rate_finite_model():
         raw_scores = model.decision_function(X)
 
     assert np.isfinite(model.intercept_).all()
-    assert all(np.isfinite(scores).all() for scores in model.term_scores_)
+    for scores in model.term_scores_:
+        assert np.isfinite(scores).all()
     assert np.isfinite(raw_scores).all()
 
 

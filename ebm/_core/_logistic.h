@@ -29,12 +29,15 @@
  * NULL). GCC vectorises the portable loops' loads through a bin index as an
  * emulated gather, which costs more than eight scalar loads. The AVX-512
  * copies load e^u - 1 with scalar loads into a vector and keep the
- * arithmetic in registers. Each does the same
- * operations in the same order as the AVX-512 clone of its portable kernel,
- * so the models are bitwise equal (tests/test_boosting.py compares them).
+ * arithmetic in registers. Each does the same operations in the same order
+ * as the AVX-512 clone of its portable kernel, so the models are bitwise
+ * equal (tests/test_boosting.py compares them).
+ * NOTE: the AVX-512 copies use fused multiply-adds where GCC contracts the
+ * portable code's (its default -ffp-contract=fast). A build with
+ * -ffp-contract=off would make the two differ in the last bit.
  *
- * 1 when the CPU runs them. The runtime fills the table behind
- * __builtin_cpu_supports at load time. */
+ * ebm_cpu_has_avx512 returns 1 when the CPU runs them. The runtime fills the
+ * table behind __builtin_cpu_supports at load time. */
 static int ebm_cpu_has_avx512(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
