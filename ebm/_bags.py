@@ -170,6 +170,22 @@ def effective_n_threads(n_jobs):
     return n_jobs
 
 
+def map_threads(function, items, n_threads=1):
+    """Return ``[function(item) for item in items]``, computed on up to ``n_threads`` threads.
+
+    ``function`` should spend its time where the GIL is released: in the
+    core, or in numpy's sorts, searches, lookups and arithmetic. The results
+    keep the order of ``items``. As in a loop, the error of the first failing
+    item is raised.
+    """
+    items = list(items)
+    n_threads = max(1, min(n_threads, len(items)))
+    if n_threads == 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=n_threads) as executor:
+        return list(executor.map(function, items))
+
+
 def map_bags(function, n_bags, n_jobs, stop_flag=None):
     """Return ``[function(bag_idx) for bag_idx in range(n_bags)]``, run in ``n_jobs`` threads.
 

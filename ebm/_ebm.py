@@ -13,8 +13,9 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from . import _edit, binning
-from ._bags import (TermLayout, average_bags, boost_bags, centre_bags, effective_n_threads,
-                    group_bag_rows, make_bags, map_bags, row_keys)
+from ._bags import (TermLayout, average_bags, boost_bags, centre_bags,
+                    effective_n_threads, group_bag_rows, make_bags, map_bags, map_threads, row_keys)
+from ._core._histogram import bin_weight_sums
 from ._core._losses import CyLogLoss, CyMulticlassLogLoss, CySquaredError
 from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_weights,
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
@@ -227,7 +228,7 @@ class _EBMBase(BaseEstimator):
                 delattr(self, name)
 
     def _validate_training_data(self, X, y, sample_weight):
-        columns, input_names, n_samples = to_columns(X)
+        columns, input_names, n_samples = to_columns(X, effective_n_threads(self.n_jobs))
         check_n_samples(n_samples, len(columns))
         y = check_target(y, n_samples, self._is_classifier)
         weights = check_sample_weight(sample_weight, n_samples)
@@ -273,7 +274,7 @@ class _EBMBase(BaseEstimator):
             requested = None if feature_types is None else feature_types[feature_idx]
             return binning.fit_feature_bins(column, requested, self.max_bins)
 
-        self._feature_bins = binning.map_columns(fit_bins, range(len(data.columns)), n_threads)
+        self._feature_bins = map_threads(fit_bins, range(len(data.columns)), n_threads)
         X_binned = binning.bin_columns(data.columns, self._feature_bins, n_threads)
         self._fitted_with_names = data.input_names is not None
         self.n_features_in_ = len(data.columns)
@@ -422,16 +423,13 @@ class _EBMBase(BaseEstimator):
             "drop the pair.")
 
     def _term_bin_weights(self, X_binned, term_features, sample_weight):
-        weights = []
-        for features in term_features:
+        def term_weights(features):
             if len(features) == 1:
-                n_bins = self._feature_bins[features[0]].n_bins
-                weights.append(np.bincount(X_binned[features[0]], weights=sample_weight,
-                                           minlength=n_bins).astype(np.float64))
-            else:
-                weights.append(pair_bin_weights(self._pair_bins, X_binned, features,
-                                                sample_weight))
-        return weights
+                return bin_weight_sums(np.ascontiguousarray(X_binned[features[0]]),
+                                       sample_weight, self._feature_bins[features[0]].n_bins)
+            return pair_bin_weights(self._pair_bins, X_binned, features, sample_weight)
+
+        return map_threads(term_weights, term_features, effective_n_threads(self.n_jobs))
 
     def _store_model(self, X_binned, term_features, bags, data, loss, intercepts, bagged_scores,
                      n_steps, monotone):
@@ -447,8 +445,10 @@ class _EBMBase(BaseEstimator):
         intercept, term_scores, standard_deviations = average_bags(stacked, bagged_intercepts,
                                                                    bag_weights)
 
-        raw_score = raw_scores(X_binned, term_features, term_scores, intercept, self._pair_bins)
-        shift = adjust_intercept(loss, data.y, raw_score, data.sample_weight)
+        n_threads = effective_n_threads(self.n_jobs)
+        raw_score = raw_scores(X_binned, term_features, term_scores, intercept, self._pair_bins,
+                               n_threads)
+        shift = adjust_intercept(loss, data.y, raw_score, data.sample_weight, n_threads)
 
         self.term_features_ = term_features
         self.term_names_ = [" & ".join(self.feature_names_in_[i] for i in features)
@@ -480,10 +480,11 @@ class _EBMBase(BaseEstimator):
 
     def _bin_new_data(self, X):
         check_is_fitted(self, "term_scores_")
-        columns, input_names, _ = to_columns(X)
+        n_threads = effective_n_threads(self.n_jobs)
+        columns, input_names, _ = to_columns(X, n_threads)
         columns = match_columns(columns, input_names, list(self.feature_names_in_),
                                 self._fitted_with_names, type(self).__name__)
-        return binning.bin_columns(columns, self._feature_bins)
+        return binning.bin_columns(columns, self._feature_bins, n_threads)
 
     def eval_terms(self, X):
         """Return each term's contribution to each row's raw score.
@@ -508,7 +509,7 @@ class _EBMBase(BaseEstimator):
         if self._is_classifier and len(self.classes_) == 2:
             intercept = self.intercept_[0]
         return raw_scores(X_binned, self.term_features_, self.term_scores_, intercept,
-                          self._pair_bins)
+                          self._pair_bins, effective_n_threads(self.n_jobs))
 
     def term_importances(self, importance_type="avg_weight"):
         """Return one importance per term, in the order of ``term_names_``.

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._bags import map_threads
+
 
 @dataclass
 class RawColumn:
@@ -129,12 +131,14 @@ def default_feature_names(n_features):
     return [f"feature_{i:04d}" for i in range(n_features)]
 
 
-def to_columns(X):
+def to_columns(X, n_threads=1):
     """Split X into typed columns.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features) or pandas DataFrame
+    n_threads : int
+        Threads that copy a numeric array into columns.
 
     Returns
     -------
@@ -163,7 +167,7 @@ def to_columns(X):
             "X.reshape(1, -1) for a single sample.")
     names = default_feature_names(array.shape[1])
     if array.dtype.kind in "biuf":
-        by_column = _numeric_columns(array)
+        by_column = _numeric_columns(array, n_threads)
         columns = [RawColumn(name, "numeric", by_column[i]) for i, name in enumerate(names)]
     else:
         columns = [_column_from_array(names[i], array[:, i]) for i in range(array.shape[1])]
@@ -174,19 +178,30 @@ def to_columns(X):
 _TRANSPOSE_BLOCK_ROWS = 4096
 
 
-def _numeric_columns(array):
+def _numeric_columns(array, n_threads=1):
     """Return the columns of a numeric 2-D array as the rows of a float64 array.
 
     A row-major array copies in blocks of rows, which reads each cache line of
-    ``array`` once instead of once per column.
+    ``array`` once instead of once per column. Up to ``n_threads`` threads
+    copy contiguous runs of blocks; numpy releases the GIL in each copy.
     """
     n_rows = array.shape[0]
     if array.flags.f_contiguous or n_rows <= _TRANSPOSE_BLOCK_ROWS:
         return np.array(array.T, dtype=np.float64, order="C")
     by_column = np.empty((array.shape[1], n_rows), dtype=np.float64)
-    for start in range(0, n_rows, _TRANSPOSE_BLOCK_ROWS):
-        stop = start + _TRANSPOSE_BLOCK_ROWS
-        by_column[:, start:stop] = array[start:stop].T
+    n_blocks = -(-n_rows // _TRANSPOSE_BLOCK_ROWS)
+    # A thread gets at least 16 blocks (65,536 rows), which outweigh its start.
+    n_parts = max(1, min(n_threads, n_blocks // 16))
+
+    def copy_blocks(part):
+        first_block = part * n_blocks // n_parts
+        end_block = (part + 1) * n_blocks // n_parts
+        for start in range(first_block * _TRANSPOSE_BLOCK_ROWS,
+                           min(end_block * _TRANSPOSE_BLOCK_ROWS, n_rows), _TRANSPOSE_BLOCK_ROWS):
+            stop = start + _TRANSPOSE_BLOCK_ROWS
+            by_column[:, start:stop] = array[start:stop].T
+
+    map_threads(copy_blocks, range(n_parts), n_parts)
     return by_column
 
 

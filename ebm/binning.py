@@ -6,11 +6,11 @@ training or a non-numeric string in a continuous column.
 """
 
 import numbers
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._bags import map_threads
 from ._core._binning import bin_continuous
 from ._validation import RawColumn
 
@@ -337,21 +337,6 @@ def bin_column(column, feature_bins):
     return mapped[codes]
 
 
-def map_columns(function, items, n_threads=1):
-    """Return ``[function(item) for item in items]``, computed on up to ``n_threads`` threads.
-
-    numpy releases the GIL in the sorts and searches that binning spends its
-    time in, so columns bin in parallel. The results keep the order of
-    ``items``. As in a loop, the error of the first failing item is raised.
-    """
-    items = list(items)
-    n_threads = max(1, min(n_threads, len(items)))
-    if n_threads == 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=n_threads) as executor:
-        return list(executor.map(function, items))
-
-
 def bin_columns(columns, all_feature_bins, n_threads=1):
     """Map every column to its bins, on up to ``n_threads`` threads.
 
@@ -365,7 +350,7 @@ def bin_columns(columns, all_feature_bins, n_threads=1):
     def fill(feature_idx):
         X_binned[feature_idx] = bin_column(columns[feature_idx], all_feature_bins[feature_idx])
 
-    map_columns(fill, range(len(columns)), n_threads)
+    map_threads(fill, range(len(columns)), n_threads)
     return X_binned
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._bags import weighted_mean_and_std
+from ._bags import map_threads, weighted_mean_and_std
 
 
 def term_bins(X_binned, features, pair_bins):
@@ -38,20 +38,36 @@ def term_contributions(X_binned, term_features, term_scores, pair_bins=None):
     return contributions
 
 
-def raw_scores(X_binned, term_features, term_scores, intercept, pair_bins=None):
+# Minimum rows per thread of raw_scores: below this, starting threads costs more
+# than they save.
+_MIN_ROWS_PER_THREAD = 65536
+
+
+def raw_scores(X_binned, term_features, term_scores, intercept, pair_bins=None, n_threads=1):
     """Return intercept plus the sum of every term's score, row by row.
 
-    Uses memory for one score per row rather than one per row and term.
+    Uses memory for one score per row rather than one per row and term. Up to
+    ``n_threads`` threads each sum a contiguous run of rows; every row adds
+    its terms in the same order, so the result does not depend on the count.
 
     Returns
     -------
     ndarray of shape (n_samples,) or (n_samples, n_classes), dtype float64
     """
     intercept = np.asarray(intercept, dtype=np.float64)
-    total = np.empty((X_binned.shape[1],) + intercept.shape, dtype=np.float64)
-    total[...] = intercept
-    for features, scores in zip(term_features, term_scores):
-        total += scores[term_bins(X_binned, features, pair_bins)]
+    n_samples = X_binned.shape[1]
+    total = np.empty((n_samples,) + intercept.shape, dtype=np.float64)
+    n_parts = max(1, min(n_threads, n_samples // _MIN_ROWS_PER_THREAD))
+
+    def fill(part):
+        rows = slice(part * n_samples // n_parts, (part + 1) * n_samples // n_parts)
+        part_total = total[rows]
+        part_total[...] = intercept
+        for features, scores in zip(term_features, term_scores):
+            # numpy releases the GIL in the lookups and adds.
+            part_total += scores[term_bins(X_binned[:, rows], features, pair_bins)]
+
+    map_threads(fill, range(n_parts), n_parts)
     return total
 
 

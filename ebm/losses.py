@@ -211,12 +211,14 @@ def make_loss(objective, is_classifier, n_classes=2):
         f"gradient_hessian and loss methods; got {type(objective).__name__}.")
 
 
-def adjust_intercept(loss, y, raw_score, sample_weight):
+def adjust_intercept(loss, y, raw_score, sample_weight, n_threads=1):
     """Return the intercept shift that minimises the loss of ``raw_score + shift``.
 
     Squared error and quantile have closed forms: the mean residual and a
     weighted quantile of the residuals. Other losses use damped Newton's
-    method, with a diagonal Newton step per class for multiclass.
+    method, with a diagonal Newton step per class for multiclass. One-score
+    losses sum the rows on ``n_threads`` threads, with the same result on any
+    number.
     """
     if isinstance(loss, CySquaredError):
         return float(np.average(y - raw_score, weights=sample_weight))
@@ -224,7 +226,7 @@ def adjust_intercept(loss, y, raw_score, sample_weight):
         return loss.init_score(y - raw_score, sample_weight)
     if loss.n_scores > 1:
         return _adjust_multiclass_intercept(loss, y, raw_score, sample_weight)
-    return newton_constant(loss, y, raw_score, sample_weight, 0.0)
+    return newton_constant(loss, y, raw_score, sample_weight, 0.0, n_threads)
 
 
 def _adjust_multiclass_intercept(loss, y, raw_score, sample_weight):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ebm import binning
+from ebm._bags import map_threads
 from ebm.binning import (bin_column, bin_columns, bins_attribute, category_key,
                          fit_feature_bins, midpoint_cuts, quantile_cuts)
 from ebm._core._binning import bin_continuous
@@ -393,13 +394,13 @@ def test_interaction_bins_keep_few_cuts_and_categories():
     np.testing.assert_array_equal(identity, np.arange(4))
 
 
-def test_map_columns_keeps_order_on_threads():
+def test_map_threads_keeps_order_on_threads():
     # Results come back in input order whatever thread computed them.
-    assert binning.map_columns(lambda value: value * value, range(50), n_threads=2) == [
+    assert map_threads(lambda value: value * value, range(50), n_threads=2) == [
         value * value for value in range(50)]
 
 
-def test_map_columns_raises_first_error():
+def test_map_threads_raises_first_error():
     # As in a loop, the error of the first failing item is raised.
     def check(value):
         if value in (3, 7):
@@ -407,7 +408,7 @@ def test_map_columns_raises_first_error():
         return value
 
     with pytest.raises(ValueError, match="bad 3"):
-        binning.map_columns(check, range(10), n_threads=2)
+        map_threads(check, range(10), n_threads=2)
 
 
 def test_bin_columns_same_on_threads():

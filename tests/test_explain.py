@@ -9,7 +9,7 @@ from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
 
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
-from ebm.explain import MISSING_LABEL, UNSEEN_LABEL
+from ebm.explain import MISSING_LABEL, UNSEEN_LABEL, raw_scores, term_contributions
 
 
 @pytest.fixture(scope="module")
@@ -405,3 +405,28 @@ def test_uncertainty_mean_with_unequal_bag_weights(hi_sample, fast_params):
 
     assert np.ptp(model.bag_weights_) > 0
     np.testing.assert_allclose(result[:, 0], model.decision_function(X), rtol=0, atol=1e-10)
+
+
+def test_raw_scores_same_on_threads():
+    # Threads split the rows into contiguous runs, 140,000 rows into two; each
+    # row adds its terms in the same order, so the scores equal the one-thread
+    # scores bit for bit, pairs included. The reference sums in float64.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(140_000, 3))
+    X[rng.random(140_000) < 0.05, 1] = np.nan
+    y = (X[:, 0] * np.nan_to_num(X[:, 1]) + X[:, 2] > 0).astype(int)
+    model = ExplainableBoostingClassifier(max_rounds=5, interactions=[(0, 1)], outer_bags=2,
+                                          n_jobs=1).fit(X, y)
+    X_binned = model._bin_new_data(X)
+    terms = model.term_features_, model.term_scores_, model.intercept_[0], model._pair_bins
+
+    one_thread = raw_scores(X_binned, *terms)
+    two_threads = raw_scores(X_binned, *terms, n_threads=2)
+
+    np.testing.assert_array_equal(two_threads, one_thread)
+    reference = model.intercept_[0] + term_contributions(
+        X_binned, model.term_features_, model.term_scores_, model._pair_bins).sum(axis=1)
+    np.testing.assert_allclose(one_thread, reference, rtol=1e-12, atol=1e-12)
+    assert len(model.term_features_) == 4
+    model.set_params(n_jobs=2)
+    np.testing.assert_array_equal(model.decision_function(X), one_thread)

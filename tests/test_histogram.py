@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ebm._core._histogram import histogram
+from ebm._core._histogram import bin_weight_sums, histogram
 
 
 def reference_histogram(feature_bins, rows, gradients, hessians, n_bins):
@@ -136,3 +136,22 @@ def test_histogram_total_is_sum(inputs):
 
     assert sum_gradients.sum() == pytest.approx(gradients.sum(), rel=1e-9, abs=1e-6)
     assert sum_hessians.sum() == pytest.approx(hessians.sum(), rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bin_weight_sums_match_bincount(weighted):
+    # One copy of the sums, rows in order: np.bincount's result bit for bit.
+    rng = np.random.default_rng(0)
+    bins = rng.integers(0, 300, 50_001).astype(np.uint16)
+    weights = rng.exponential(size=50_001) if weighted else np.ones(50_001)
+
+    sums = bin_weight_sums(bins, weights, 302)
+
+    np.testing.assert_array_equal(sums, np.bincount(bins, weights=weights, minlength=302))
+
+
+def test_bin_weight_sums_rejects_bin_out_of_range():
+    bins = np.array([0, 3, 5, 1], dtype=np.uint16)
+
+    with pytest.raises(ValueError, match="Row 2 has bin 5, not below n_bins=4"):
+        bin_weight_sums(bins, np.ones(4), 4)

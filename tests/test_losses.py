@@ -686,6 +686,48 @@ def test_adjust_intercept_many_chunks(spec):
     assert_minimum_at(spec, loss, y, raw_score, sample_weight, shift)
 
 
+@pytest.mark.parametrize("spec", [spec for spec in SPECS
+                                  if spec.objective not in ("quantile", "rmse")], ids=repr)
+def test_adjust_intercept_same_on_threads(spec):
+    # Each thread sums its own run of chunks and the chunk sums add in one
+    # order, so two or three threads give the shift of one, bit for bit.
+    # 100,003 rows make four chunks, which split unevenly over three threads.
+    rng = np.random.default_rng(4)
+    n_samples = 100_003
+    y, sample_weight = _weighted_targets(spec, rng, n_samples)
+    loss = spec.loss_class()
+    raw_score = loss.init_score(y, sample_weight) - 0.4 + rng.uniform(-1.0, 1.0, n_samples)
+
+    one_thread = adjust_intercept(loss, y, raw_score, sample_weight)
+
+    assert one_thread != 0.0
+    for n_threads in (2, 3):
+        assert adjust_intercept(loss, y, raw_score, sample_weight, n_threads) == one_thread
+
+
+def test_adjust_intercept_python_loss_on_threads():
+    # A loss written in Python runs on the calling thread, chunk by chunk in
+    # row order, even when threads are asked for.
+    seen = []
+
+    class Squared:
+        def gradient_hessian(self, y, raw_score, sample_weight):
+            seen.append(len(y))
+            return sample_weight * (raw_score - y), sample_weight.copy()
+
+        def loss(self, y, raw_score, sample_weight):
+            return 0.5 * sample_weight * (raw_score - y) ** 2
+
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=70_000)
+    loss = make_loss(Squared(), False)
+
+    shift = adjust_intercept(loss, y, np.zeros(70_000), np.ones(70_000), n_threads=2)
+
+    assert shift == pytest.approx(y.mean(), rel=1e-9)
+    assert seen[:3] == [32_768, 32_768, 70_000 - 2 * 32_768]
+
+
 def test_adjust_intercept_symmetric_newton_step():
     # One row with residual delta and weight 2.875, where the Newton step rounds to
     # exactly -2 delta and lands on the mirror point, whose loss is the same. A search

@@ -391,3 +391,20 @@ def test_numeric_array_columns_match_each_column_as_float64(make_array):
         assert column.kind == "numeric"
         assert column.values.dtype == np.float64
         np.testing.assert_array_equal(column.values, array[:, i].astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_to_columns_same_on_threads(dtype):
+    # 140,000 rows make 35 blocks of 4,096 rows, which two threads split into
+    # runs of 17 and 18; the last block is partial. The columns must equal the
+    # transposed array exactly.
+    X = np.random.default_rng(0).normal(scale=1000, size=(140_000, 3)).astype(dtype)
+
+    one_thread, _, _ = to_columns(X)
+    two_threads, _, n_samples = to_columns(X, n_threads=2)
+
+    assert n_samples == 140_000
+    for column_idx in range(3):
+        np.testing.assert_array_equal(two_threads[column_idx].values, X[:, column_idx])
+        np.testing.assert_array_equal(one_thread[column_idx].values, X[:, column_idx])
+        assert two_threads[column_idx].values.dtype == np.float64

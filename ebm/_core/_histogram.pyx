@@ -150,3 +150,41 @@ def histogram(const X_BINNED_C[::1] feature_bins, const ROW_C[::1] rows,
         build_histogram_pair(&feature_bins[0], &rows[0], &gradients[0], &hessians[0],
                              n_rows, n_bins, &sg[0], &sh[0])
     return sum_gradients[:n_bins].copy(), sum_hessians[:n_bins].copy()
+
+
+def bin_weight_sums(const X_BINNED_C[::1] feature_bins, const double[::1] sample_weight,
+                    Py_ssize_t n_bins):
+    """Sum the sample weights per bin, without the GIL.
+
+    The rows add in order into one copy of the sums, so the result equals
+    ``np.bincount(feature_bins, weights=sample_weight, minlength=n_bins)``
+    bit for bit.
+
+    Parameters
+    ----------
+    feature_bins : ndarray of shape (n_samples,), dtype uint16
+        Bin index of every sample for one feature; all must be below ``n_bins``.
+    sample_weight : ndarray of shape (n_samples,), dtype float64
+    n_bins : int
+
+    Returns
+    -------
+    ndarray of shape (n_bins,), dtype float64
+    """
+    cdef Py_ssize_t n_rows = feature_bins.shape[0]
+    if sample_weight.shape[0] != n_rows:
+        raise ValueError(f"feature_bins has {n_rows} rows but sample_weight has "
+                         f"{sample_weight.shape[0]}.")
+    sums_array = np.zeros(n_bins, dtype=np.float64)
+    cdef double[::1] sums = sums_array
+    cdef Py_ssize_t i, bad_row = -1
+    with nogil:
+        for i in range(n_rows):
+            if feature_bins[i] >= n_bins:
+                bad_row = i
+                break
+            sums[feature_bins[i]] += sample_weight[i]
+    if bad_row >= 0:
+        raise ValueError(f"Row {bad_row} has bin {feature_bins[bad_row]}, not below "
+                         f"n_bins={n_bins}.")
+    return sums_array

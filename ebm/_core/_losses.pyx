@@ -8,6 +8,8 @@ carries its link function, initial intercept and target checks, which run
 once per fit in Python.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from libc.math cimport fabs, log, log1p, pow, sqrt
@@ -43,25 +45,28 @@ def _first_bad_row(y, bad, name, rule, fix):
         f"row {first} (y = {float(y[first])!r}). {fix}")
 
 
-# Rows per chunk of _shifted_sums: its three scratch arrays take 768 KiB.
+# Rows per chunk of the Newton sums: a chunk's three scratch arrays take 768 KiB.
 cdef enum:
     _NEWTON_CHUNK_ROWS = 32768
 
 
-cdef void _shifted_sums(CyLoss loss, const double* y, const double* offset,
-                        const double* sample_weight, Py_ssize_t n, double constant,
-                        bint derivatives, double* scratch, double* sums) noexcept nogil:
-    # Write to sums the loss sum over the rows at raw score offset + constant,
-    # or with derivatives the gradient sum and the hessian sum. The rows go in
-    # chunks through the scratch arrays, which stay in the cache, so no array
-    # of n rows is allocated and touched for the first time.
+cdef void _chunk_sums(CyLoss loss, const double* y, const double* offset,
+                      const double* sample_weight, Py_ssize_t n, double constant,
+                      bint derivatives, Py_ssize_t first_chunk, Py_ssize_t end_chunk,
+                      double* scratch, double* chunk_sums) noexcept nogil:
+    # Write to chunk_sums[2 c] the loss sum of chunk c at raw score
+    # offset + constant, or with derivatives its gradient sum to
+    # chunk_sums[2 c] and its hessian sum to chunk_sums[2 c + 1], for the
+    # chunks first_chunk to end_chunk - 1. The rows go through the scratch
+    # arrays, which stay in the cache, so no array of n rows is allocated and
+    # touched for the first time.
     cdef double* raw = scratch
     cdef double* gradients = scratch + _NEWTON_CHUNK_ROWS
     cdef double* hessians = scratch + 2 * _NEWTON_CHUNK_ROWS
-    cdef double gradient_sum = 0.0, hessian_sum = 0.0, loss_total = 0.0
     cdef double chunk_gradient, chunk_hessian
-    cdef Py_ssize_t start = 0, count, i
-    while start < n:
+    cdef Py_ssize_t chunk, start, count, i
+    for chunk in range(first_chunk, end_chunk):
+        start = chunk * _NEWTON_CHUNK_ROWS
         count = min(<Py_ssize_t>_NEWTON_CHUNK_ROWS, n - start)
         for i in range(count):
             raw[i] = offset[start + i] + constant
@@ -73,30 +78,69 @@ cdef void _shifted_sums(CyLoss loss, const double* y, const double* offset,
             for i in range(count):
                 chunk_gradient += gradients[i]
                 chunk_hessian += hessians[i]
-            gradient_sum += chunk_gradient
-            hessian_sum += chunk_hessian
+            chunk_sums[2 * chunk] = chunk_gradient
+            chunk_sums[2 * chunk + 1] = chunk_hessian
         else:
-            loss_total += loss.loss_sum(y + start, raw, sample_weight + start, count)
-        start += count
-    if derivatives:
-        sums[0] = gradient_sum
-        sums[1] = hessian_sum
-    else:
-        sums[0] = loss_total
+            chunk_sums[2 * chunk] = loss.loss_sum(y + start, raw, sample_weight + start, count)
 
 
-cdef double _shifted_loss(CyLoss loss, const double[::1] y, const double[::1] offset,
-                          const double[::1] sample_weight, double constant,
-                          double* scratch) except? -1.0:
-    cdef double sums[2]
-    with nogil:
-        _shifted_sums(loss, &y[0], &offset[0], &sample_weight[0], y.shape[0], constant, False,
-                      scratch, sums)
-    loss._raise_error()
-    return sums[0]
+cdef class _ShiftedSums:
+    # Sums of the loss, or of its gradients and hessians, over the rows at raw
+    # score offset + constant. The chunks split into contiguous runs, one per
+    # thread, and every chunk's sum is kept, so the total adds the chunks in
+    # the same order whatever the number of threads.
+    cdef CyLoss loss
+    cdef const double[::1] y
+    cdef const double[::1] offset
+    cdef const double[::1] sample_weight
+    cdef double[:, ::1] scratch
+    cdef double[::1] chunk_sums
+    cdef Py_ssize_t n, n_chunks, n_parts
+    cdef double constant
+    cdef bint derivatives
+    cdef object executor
+
+    def __init__(self, CyLoss loss, const double[::1] y, const double[::1] offset,
+                 const double[::1] sample_weight, Py_ssize_t n_threads, executor):
+        self.loss = loss
+        self.y = y
+        self.offset = offset
+        self.sample_weight = sample_weight
+        self.n = y.shape[0]
+        self.n_chunks = (self.n + _NEWTON_CHUNK_ROWS - 1) // _NEWTON_CHUNK_ROWS
+        self.n_parts = max(1, min(n_threads, self.n_chunks)) if executor is not None else 1
+        self.executor = executor
+        self.scratch = np.empty((self.n_parts, 3 * _NEWTON_CHUNK_ROWS), dtype=np.float64)
+        self.chunk_sums = np.zeros(2 * self.n_chunks, dtype=np.float64)
+
+    def _run_part(self, Py_ssize_t part):
+        cdef Py_ssize_t first = part * self.n_chunks // self.n_parts
+        cdef Py_ssize_t end = (part + 1) * self.n_chunks // self.n_parts
+        with nogil:
+            _chunk_sums(self.loss, &self.y[0], &self.offset[0], &self.sample_weight[0], self.n,
+                        self.constant, self.derivatives, first, end, &self.scratch[part, 0],
+                        &self.chunk_sums[0])
+
+    cdef evaluate(self, double constant, bint derivatives, double* sums):
+        # sums[0] is the loss sum, or the gradient sum with sums[1] the hessian sum.
+        cdef Py_ssize_t chunk
+        cdef double first_total = 0.0, second_total = 0.0
+        self.constant = constant
+        self.derivatives = derivatives
+        if self.n_parts == 1:
+            self._run_part(0)
+        else:
+            list(self.executor.map(self._run_part, range(self.n_parts)))
+        self.loss._raise_error()
+        for chunk in range(self.n_chunks):
+            first_total += self.chunk_sums[2 * chunk]
+            second_total += self.chunk_sums[2 * chunk + 1]
+        sums[0] = first_total
+        sums[1] = second_total
 
 
-def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0):
+def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0,
+                    Py_ssize_t n_threads=1):
     """Return the constant c that minimises ``loss(y, offset + c)``.
 
     Damped Newton's method: a step that does not lower the loss is halved
@@ -108,6 +152,9 @@ def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0):
     y, offset, sample_weight : ndarray of shape (n_samples,), dtype float64
     start : float
         First guess of the constant.
+    n_threads : int
+        Threads that sum the rows. The result does not depend on it. A loss
+        written in Python always runs on the calling thread.
 
     Returns
     -------
@@ -125,37 +172,41 @@ def newton_constant(CyLoss loss, y, offset, sample_weight, double start=0.0):
     if offset_view.shape[0] != n or weight_view.shape[0] != n:
         raise ValueError(f"y, offset and sample_weight must have the same length, got {n}, "
                          f"{offset_view.shape[0]} and {weight_view.shape[0]}.")
-    scratch_array = np.empty(3 * _NEWTON_CHUNK_ROWS, dtype=np.float64)
-    cdef double[::1] scratch = scratch_array
-    current = _shifted_loss(loss, y_view, offset_view, weight_view, constant, &scratch[0])
-    for _ in range(100):
-        with nogil:
-            _shifted_sums(loss, &y_view[0], &offset_view[0], &weight_view[0], n, constant, True,
-                          &scratch[0], sums)
-        loss._raise_error()
-        gradient = sums[0]
-        hessian = sums[1]
-        if gradient == 0.0:
-            break
-        step = -gradient / hessian if hessian > 0.0 else -np.sign(gradient)
-        # A step must lower the loss, except a small one near the minimum, where
-        # the loss changes less than its rounding error and may rise by a few
-        # ulps. A long step to a point of equal loss (the mirror image across
-        # the minimum of a symmetric loss) is halved, so it cannot cycle.
-        slack = 1e-12 * abs(current)
-        for _ in range(60):
-            candidate = _shifted_loss(loss, y_view, offset_view, weight_view, constant + step,
-                                      &scratch[0])
-            if candidate < current or (candidate <= current + slack
-                                       and abs(step) <= 1e-6 * max(1.0, abs(constant))):
+    executor = None
+    if n_threads > 1 and n > _NEWTON_CHUNK_ROWS and not isinstance(loss, CyPythonLoss):
+        executor = ThreadPoolExecutor(max_workers=n_threads)
+    try:
+        shifted = _ShiftedSums(loss, y_view, offset_view, weight_view, n_threads, executor)
+        shifted.evaluate(constant, False, sums)
+        current = sums[0]
+        for _ in range(100):
+            shifted.evaluate(constant, True, sums)
+            gradient = sums[0]
+            hessian = sums[1]
+            if gradient == 0.0:
                 break
-            step *= 0.5
-        else:
-            break
-        constant += step
-        current = candidate
-        if abs(step) <= 1e-13 * max(1.0, abs(constant)):
-            break
+            step = -gradient / hessian if hessian > 0.0 else -np.sign(gradient)
+            # A step must lower the loss, except a small one near the minimum, where
+            # the loss changes less than its rounding error and may rise by a few
+            # ulps. A long step to a point of equal loss (the mirror image across
+            # the minimum of a symmetric loss) is halved, so it cannot cycle.
+            slack = 1e-12 * abs(current)
+            for _ in range(60):
+                shifted.evaluate(constant + step, False, sums)
+                candidate = sums[0]
+                if candidate < current or (candidate <= current + slack
+                                           and abs(step) <= 1e-6 * max(1.0, abs(constant))):
+                    break
+                step *= 0.5
+            else:
+                break
+            constant += step
+            current = candidate
+            if abs(step) <= 1e-13 * max(1.0, abs(constant)):
+                break
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)
     return float(constant)
 
 
