@@ -444,6 +444,26 @@ def _check_finite_scores(bagged_scores, n_steps, settings):
                     "max_delta_step to bound every step.")
 
 
+def check_finite_average(term_scores, intercept, term_names, learning_rate):
+    """Raise ValueError when averaging the bags gave a non-finite score.
+
+    Each bag's scores can be finite yet so large (after steps that grew
+    instead of shrinking) that centring or adding them up overflows.
+    """
+    if not np.all(np.isfinite(intercept)):
+        raise ValueError(
+            f"Boosting diverged: averaging the bags gave a non-finite intercept {intercept!r}. "
+            f"Lower learning_rate (got {learning_rate}) or set max_delta_step to bound every "
+            "step.")
+    for name, scores in zip(term_names, term_scores):
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(
+                f"Boosting diverged: averaging the bags gave non-finite scores in term "
+                f"{name!r}, because the bags' scores overflowed when centred or added up. "
+                f"Lower learning_rate (got {learning_rate}) or set max_delta_step to bound "
+                "every step.")
+
+
 def weighted_mean_and_std(values, weights):
     """Return the weighted mean and standard deviation over axis 0.
 

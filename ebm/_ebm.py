@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from . import _edit, binning
-from ._bags import (TermLayout, average_bags, boost_bags, centre_bags,
+from ._bags import (TermLayout, average_bags, boost_bags, centre_bags, check_finite_average,
                     effective_n_threads, group_bag_rows, make_bags, map_bags, map_threads, row_keys)
 from ._core._histogram import bin_weight_sums
 from ._core._losses import CyLogLoss, CyMulticlassLogLoss, CySquaredError
@@ -444,6 +444,9 @@ class _EBMBase(BaseEstimator):
             purify_terms(stacked, term_features, bin_weights, self._pair_bins)
         intercept, term_scores, standard_deviations = average_bags(stacked, bagged_intercepts,
                                                                    bag_weights)
+        term_names = [" & ".join(self.feature_names_in_[i] for i in features)
+                      for features in term_features]
+        check_finite_average(term_scores, intercept, term_names, self.learning_rate)
 
         n_threads = effective_n_threads(self.n_jobs)
         raw_score = raw_scores(X_binned, term_features, term_scores, intercept, self._pair_bins,
@@ -451,8 +454,7 @@ class _EBMBase(BaseEstimator):
         shift = adjust_intercept(loss, data.y, raw_score, data.sample_weight, n_threads)
 
         self.term_features_ = term_features
-        self.term_names_ = [" & ".join(self.feature_names_in_[i] for i in features)
-                            for features in term_features]
+        self.term_names_ = term_names
         self.bin_weights_ = bin_weights
         self.bag_weights_ = bag_weights
         self.bagged_scores_ = stacked

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ebm._bags import dense_codes, make_bags
+from ebm._bags import check_finite_average, dense_codes, make_bags
 
 
 def test_dense_codes_keep_dense_input():
@@ -58,3 +58,13 @@ def test_make_bags_partition_on_any_n_jobs(stratified, validation_size):
             assert (bag.seed, bag.pair_seed) == (same.seed, same.pair_seed)
     if validation_size:
         assert not np.array_equal(runs[0][0].val_rows, runs[0][1].val_rows)
+
+
+def test_check_finite_average_names_term():
+    # A finite intercept with a term score that overflowed: the error names
+    # that term and the learning rate.
+    term_scores = [np.zeros(3), np.array([0.0, np.inf, 1.0])]
+
+    with pytest.raises(ValueError, match=r"non-finite scores in term 'b & c'.*\(got 3\.0\)"):
+        check_finite_average(term_scores, 0.5, ["a", "b & c"], 3.0)
+    check_finite_average(term_scores[:1], 0.5, ["a"], 3.0)

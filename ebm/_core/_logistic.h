@@ -12,6 +12,11 @@
  * D = 1 + p (e^u - 1), and the change in the row's log-loss is log(D) - y u,
  * so the validation metric follows with one log1p per row instead of an exp
  * and a log.
+ *
+ * Odds lose precision as they near overflow or subnormal numbers. A bag
+ * bounds every row's |raw| by its largest starting |raw| plus each term's
+ * largest |score|, and once the bound passes 600 it leaves probability space
+ * for raw scores (_leave_probability in _boosting.pyx).
  */
 #ifndef EBM_LOGISTIC_H
 #define EBM_LOGISTIC_H
@@ -56,9 +61,9 @@ static int ebm_avx512_kernels_available(void) {
 
 
 /* Odds above this stay there, so that 1 + o stays finite and p = o / (1 + o)
- * is 1 instead of NaN. The cap is e^690.8, far above the raw scores of
- * fitted models. A NaN update still gives NaN odds.
- * NOTE: no test reaches the cap, so the model beyond it is unchecked. */
+ * is 1 instead of NaN. The cap is e^690.8, above the bound of e^600 at which
+ * a bag leaves probability space, so only starting odds can reach it. A NaN
+ * update still gives NaN odds. */
 #define EBM_ODDS_MAX 1e300
 
 /* Multiply the odds of a row by e^u: o + o (e^u - 1), capped. */
@@ -401,6 +406,54 @@ static void ebm_logistic_histogram(const uint16_t* bins, const int32_t* rows, co
         return;
     }
     ebm_logistic_histogram_body(bins, rows, odds, y, sample_weight, n, n_bins, n_copies, sums);
+}
+
+/* Maximum number of terms that ebm_logistic_histogram_group fills in one pass. */
+#define EBM_LOGISTIC_GROUP 4
+
+/* ebm_logistic_histogram of n_terms terms (at most EBM_LOGISTIC_GROUP) in
+ * one pass over the rows: each row's pair is computed once and added to the
+ * histogram of every term. Term t has bins[t], n_bins[t] bins, n_copies[t]
+ * copies and the zeroed histogram sums[t]. Each histogram gets the same
+ * values in the same order as from ebm_logistic_histogram, so the sums are
+ * the same. */
+EBM_ALWAYS_INLINE void ebm_logistic_histogram_group_body(
+        const uint16_t* const* bins, const int32_t* rows, const double* odds, const double* y,
+        const double* sample_weight, Py_ssize_t n, Py_ssize_t n_terms, const Py_ssize_t* n_bins,
+        const Py_ssize_t* n_copies, double* const* sums) {
+    double pairs[2 * EBM_LOGISTIC_BLOCK];
+    Py_ssize_t start, i, t, count;
+    for (start = 0; start < n; start += EBM_LOGISTIC_BLOCK) {
+        count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
+        for (i = 0; i < count; i++) {
+            ebm_logistic_pair(odds[start + i], EBM_WEIGHT(sample_weight, start + i), y[start + i],
+                              pairs + 2 * i);
+        }
+        for (t = 0; t < n_terms; t++) {
+            ebm_scatter_pairs(bins[t], rows, start, pairs, count, n_bins[t], n_copies[t],
+                              sums[t]);
+        }
+    }
+}
+
+EBM_TARGET_CLONES
+static void ebm_logistic_histogram_group(const uint16_t* const* bins, const int32_t* rows,
+                                         const double* odds, const double* y,
+                                         const double* sample_weight, Py_ssize_t n,
+                                         Py_ssize_t n_terms, const Py_ssize_t* n_bins,
+                                         const Py_ssize_t* n_copies, double* const* sums) {
+    if (rows == NULL && sample_weight == NULL) {
+        ebm_logistic_histogram_group_body(bins, NULL, odds, y, NULL, n, n_terms, n_bins,
+                                          n_copies, sums);
+        return;
+    }
+    if (rows == NULL) {
+        ebm_logistic_histogram_group_body(bins, NULL, odds, y, sample_weight, n, n_terms, n_bins,
+                                          n_copies, sums);
+        return;
+    }
+    ebm_logistic_histogram_group_body(bins, rows, odds, y, sample_weight, n, n_terms, n_bins,
+                                      n_copies, sums);
 }
 
 /* ebm_logistic_apply followed by ebm_logistic_histogram of the next term's
