@@ -408,8 +408,8 @@ def test_uncertainty_mean_with_unequal_bag_weights(hi_sample, fast_params):
 
 
 def test_raw_scores_same_on_threads():
-    # Threads split the rows into contiguous runs, 140,000 rows into two; each
-    # row adds its terms in the same order, so the scores equal the one-thread
+    # Two threads split the 140,000 rows into two contiguous runs. Each row
+    # adds its terms in the same order, so the scores equal the one-thread
     # scores bit for bit, pairs included. The reference sums in float64.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(140_000, 3))

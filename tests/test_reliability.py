@@ -272,7 +272,7 @@ def test_large_steps_leave_probability_space(monkeypatch):
         ).fit(X, y))
         metrics.append(np.array(seen))
 
-    # Step 3 of the first bag is where probability space gave NaN before.
+    # At step 3 of the first bag, odds capped at 1e300 would give a NaN metric.
     assert 1000.0 < metrics[1][2] < np.inf
     # Later the raw scores overflow too, and both paths give NaN at the same steps.
     np.testing.assert_array_equal(np.isnan(metrics[1]), np.isnan(metrics[0]))

@@ -61,9 +61,9 @@ static int ebm_avx512_kernels_available(void) {
 
 
 /* Odds above this stay there, so that 1 + o stays finite and p = o / (1 + o)
- * is 1 instead of NaN. The cap is e^690.8, above the bound of e^600 at which
- * a bag leaves probability space, so only starting odds can reach it. A NaN
- * update still gives NaN odds. */
+ * is 1 instead of NaN. The cap is e^690.8, above the bound of e^600 past
+ * which a bag leaves probability space or does not enter it, so the boosting
+ * steps never read capped odds. A NaN update still gives NaN odds. */
 #define EBM_ODDS_MAX 1e300
 
 /* Multiply the odds of a row by e^u: o + o (e^u - 1), capped. */
