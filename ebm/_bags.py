@@ -450,18 +450,15 @@ def check_finite_average(term_scores, intercept, term_names, learning_rate):
     Each bag's scores can be finite yet so large (after steps that grew
     instead of shrinking) that centring or adding them up overflows.
     """
-    if not np.all(np.isfinite(intercept)):
-        raise ValueError(
-            f"Boosting diverged: averaging the bags gave a non-finite intercept {intercept!r}. "
-            f"Lower learning_rate (got {learning_rate}) or set max_delta_step to bound every "
-            "step.")
-    for name, scores in zip(term_names, term_scores):
+    labelled_scores = [("intercept", intercept)] + [(f"term {name!r}", scores)
+                                          for name, scores in zip(term_names, term_scores)]
+    for label, scores in labelled_scores:
         if not np.all(np.isfinite(scores)):
             raise ValueError(
-                f"Boosting diverged: averaging the bags gave non-finite scores in term "
-                f"{name!r}, because the bags' scores overflowed when centred or added up. "
-                f"Lower learning_rate (got {learning_rate}) or set max_delta_step to bound "
-                "every step.")
+                f"Boosting diverged: averaging the bags gave non-finite values in the {label}, "
+                "because the bags' scores overflowed when centred or added up. Lower "
+                f"learning_rate (got {learning_rate}) or set max_delta_step to bound every "
+                "step.")
 
 
 def weighted_mean_and_std(values, weights):

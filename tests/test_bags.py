@@ -65,6 +65,6 @@ def test_check_finite_average_names_term():
     # that term and the learning rate.
     term_scores = [np.zeros(3), np.array([0.0, np.inf, 1.0])]
 
-    with pytest.raises(ValueError, match=r"non-finite scores in term 'b & c'.*\(got 3\.0\)"):
+    with pytest.raises(ValueError, match=r"non-finite values in the term 'b & c'.*\(got 3\.0\)"):
         check_finite_average(term_scores, 0.5, ["a", "b & c"], 3.0)
     check_finite_average(term_scores[:1], 0.5, ["a"], 3.0)
