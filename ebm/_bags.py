@@ -450,8 +450,8 @@ def check_finite_average(term_scores, intercept, term_names, learning_rate):
     Each bag's scores can be finite yet so large (after steps that grew
     instead of shrinking) that centring or adding them up overflows.
     """
-    labelled_scores = [("intercept", intercept)] + [(f"term {name!r}", scores)
-                                          for name, scores in zip(term_names, term_scores)]
+    labelled_scores = [("intercept", intercept)]
+    labelled_scores += [(f"term {name!r}", scores) for name, scores in zip(term_names, term_scores)]
     for label, scores in labelled_scores:
         if not np.all(np.isfinite(scores)):
             raise ValueError(
