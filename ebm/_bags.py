@@ -162,9 +162,12 @@ def _validation_count(validation_size, n_samples):
 def effective_n_threads(n_jobs):
     """Return the thread count for ``n_jobs`` under joblib's convention.
 
-    Positive values are taken as they are. -1 means every CPU, -2 all but
-    one, and so on, with at least one thread.
+    Positive values are taken as they are. None means one thread, as in
+    scikit-learn. -1 means every CPU, -2 all but one, and so on, with at
+    least one thread.
     """
+    if n_jobs is None:
+        return 1
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return n_jobs

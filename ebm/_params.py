@@ -143,7 +143,7 @@ PARAMETER_CONSTRAINTS = {
     "missing": Constraint(("str",), options=("separate", "low", "high", "gain")),
     "max_leaves": _ints(2),
     "objective": Constraint(("any",)),
-    "n_jobs": Constraint(("int",)),
+    "n_jobs": Constraint(("int", "none")),
     "random_state": Constraint(("none", "int"), low=0, high=2**32 - 1),
     "callback": Constraint(("none", "callable")),
     # 0 is silent; 1 logs stage timings and steps per bag at INFO, 2 adds DEBUG detail.

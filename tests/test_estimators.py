@@ -120,6 +120,19 @@ def test_n_jobs_bit_identical(estimator_class, sample, fast_params, request):
         np.testing.assert_array_equal(threaded_scores, serial_scores)
 
 
+def test_n_jobs_none_is_one_thread(hi_sample, fast_params):
+    # scikit-learn reads n_jobs=None as one job.
+    X, y = hi_sample
+    params = {**fast_params, "outer_bags": 2}
+
+    serial = ExplainableBoostingClassifier(**{**params, "n_jobs": 1}).fit(X, y)
+    unset = ExplainableBoostingClassifier(**{**params, "n_jobs": None}).fit(X, y)
+
+    np.testing.assert_array_equal(unset.intercept_, serial.intercept_)
+    np.testing.assert_array_equal(unset.term_scores_[0], serial.term_scores_[0])
+    np.testing.assert_array_equal(unset.predict_proba(X), serial.predict_proba(X))
+
+
 def test_random_state_changes_model(hi_sample, fast_params):
     X, y = hi_sample
 
