@@ -61,7 +61,9 @@ class Loss:
         Returns
         -------
         gradients, hessians : array-like of shape (n,)
-            ``sample_weight * dl/draw_score`` and ``sample_weight * d2l/draw_score2``.
+            ``sample_weight * dl/draw_score`` and ``sample_weight * d2l/draw_score2``,
+            finite in every row. A NaN or infinite value stops the fit with a
+            ValueError that names the target and raw score of the row.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement gradient_hessian.")
 

@@ -239,6 +239,14 @@ class ShortGradientLoss(SquaredErrorLoss):
         return gradients[:-1], hessians[:-1]
 
 
+class NaNGradientLoss(SquaredErrorLoss):
+    """Returns NaN gradients for rows whose raw score is above 1."""
+
+    def gradient_hessian(self, y, raw_score, sample_weight):
+        gradients, hessians = super().gradient_hessian(y, raw_score, sample_weight)
+        return np.where(raw_score > 1.0, np.nan, gradients), hessians
+
+
 @pytest.mark.parametrize("constant_hessian", [True, False])
 def test_python_squared_error_matches_rmse(cps_sample, constant_hessian):
     X, y = cps_sample
@@ -298,6 +306,16 @@ def test_python_loss_wrong_length_rejected():
     with pytest.raises(ValueError, match=r"python_squared_error\.gradient_hessian must return "
                                          r"two arrays of length \d+, got \d+ and \d+"):
         ExplainableBoostingRegressor(objective=ShortGradientLoss(), **FAST).fit(X, y)
+
+
+def test_python_loss_nan_gradient_rejected():
+    X, y = make_counts(n_samples=300)
+    y = y + 5.0
+
+    with pytest.raises(ValueError, match=r"python_squared_error\.gradient_hessian returned "
+                                         r"gradient nan and hessian 1\.0 for the target "
+                                         r"[\d.]+ at raw score [\d.]+\. Return finite"):
+        ExplainableBoostingRegressor(objective=NaNGradientLoss(), **FAST).fit(X, y)
 
 
 # A custom loss compiled from Cython -------------------------------------------------------

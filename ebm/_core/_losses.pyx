@@ -950,6 +950,7 @@ cdef class CyPythonLoss(CyLoss):
                 raise ValueError(
                     f"{self.name}.gradient_hessian must return two arrays of length {n}, got "
                     f"{g_view.shape[0]} and {h_view.shape[0]}.")
+            _check_finite_derivatives(self.name, g_view, h_view, y, raw_score)
             memcpy(gradients, &g_view[0], n * sizeof(double))
             memcpy(hessians, &h_view[0], n * sizeof(double))
         except BaseException as exc:
@@ -1002,6 +1003,25 @@ cdef class CyPythonLoss(CyLoss):
         """Use the Python loss's validate_target when it has one."""
         if hasattr(self.python_loss, "validate_target"):
             self.python_loss.validate_target(y, sample_weight)
+
+
+cdef void _check_finite_derivatives(str name, const double[::1] gradients,
+                                    const double[::1] hessians, const double* y,
+                                    const double* raw_score) except *:
+    # A NaN gradient would make every split gain NaN, so no split would win
+    # and the fit would return a model of zeros without an error.
+    gradient_array = np.asarray(gradients)
+    hessian_array = np.asarray(hessians)
+    finite = np.isfinite(gradient_array) & np.isfinite(hessian_array)
+    if finite.all():
+        return
+    row = int(np.argmin(finite))
+    gradient = float(gradient_array[row])
+    hessian = float(hessian_array[row])
+    raise ValueError(
+        f"{name}.gradient_hessian returned gradient {gradient!r} and hessian {hessian!r} for "
+        f"the target {y[row]!r} at raw score {raw_score[row]!r}. Return finite values for "
+        "every row: clip the raw score or the result where the formula overflows.")
 
 
 cdef object _view(const double* data, Py_ssize_t n):
