@@ -7,6 +7,7 @@ run bags in parallel while sharing one X_binned matrix.
 import dataclasses
 import math
 import os
+import warnings
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
@@ -427,7 +428,28 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
     bagged_scores = [scores for scores, _ in results]
     n_steps = np.array([steps for _, steps in results], dtype=np.int64)
     _check_finite_scores(bagged_scores, n_steps, settings)
+    if not stop_flag[0]:
+        _warn_if_no_step_kept(bagged_scores, bags, settings,
+                              "pair stage" if pair_stage else "main stage")
     return bagged_scores, n_steps, bool(stop_flag[0])
+
+
+def _warn_if_no_step_kept(bagged_scores, bags, settings, stage):
+    # Each bag keeps its model of lowest validation loss. When no step lowered
+    # that loss in any bag, the stage returns zeros, which looks like a fit.
+    if settings.early_stopping_rounds <= 0 or any(len(bag.val_rows) == 0 for bag in bags):
+        return
+    if not bagged_scores or not bagged_scores[0]:
+        return
+    if any(np.any(term_scores != 0.0) for scores in bagged_scores for term_scores in scores):
+        return
+    # stacklevel 6 points at the caller of fit: fit, _fit, _boost_mains or
+    # _boost_pairs, boost_bags and this function come first.
+    warnings.warn(
+        f"No step of the {stage} lowered the validation loss in any of the {len(bags)} "
+        f"bags, so the {stage} adds nothing to the model. Either the steps overshoot "
+        f"(lower learning_rate, now {settings.learning_rate}, or set max_delta_step) or the "
+        "features do not predict the target.", UserWarning, stacklevel=6)
 
 
 def _check_finite_scores(bagged_scores, n_steps, settings):

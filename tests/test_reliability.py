@@ -250,6 +250,23 @@ def test_large_learning_rate_finite_model():
     assert np.isfinite(raw_scores).all()
 
 
+def test_overshooting_steps_warn_empty_stage():
+    # At a learning rate of 5 every step raises the validation loss, so each
+    # bag keeps its starting model and the main terms stay zero.
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    params = {**FAST, "max_rounds": 50, "interactions": 0}
+
+    with pytest.warns(UserWarning, match=r"No step of the main stage lowered the validation "
+                                         r"loss in any of the \d+ bags.*now 5\.0"):
+        overshooting = ExplainableBoostingClassifier(**params, learning_rate=5.0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        usual = ExplainableBoostingClassifier(**params).fit(X, y)
+
+    assert all(not np.any(scores) for scores in overshooting.term_scores_)
+    assert any(np.any(scores) for scores in usual.term_scores_)
+
+
 def test_large_steps_leave_probability_space(monkeypatch):
     # A learning rate of 5 sends raw scores to thousands within three steps,
     # where odds e^raw would overflow. The binary log-loss must then leave
