@@ -145,10 +145,12 @@ def candidate_pairs(names, excluded, pair_n_bins, monotone_features=()):
     if too_large:
         listed_pairs = ", ".join(f"({names[a]!r}, {names[b]!r})" for a, b in too_large[:5])
         more = f" and {len(too_large) - 5} more" if len(too_large) > 5 else ""
+        count = "1 pair is" if len(too_large) == 1 else f"{len(too_large)} pairs are"
+        # Listing such a pair in interactions raises, so the fix is fewer bins.
         warnings.warn(
-            f"{len(too_large)} pairs are not ranked because their bins make more than "
-            f"{MAX_PAIR_CELLS} cells: {listed_pairs}{more}. Merge rare categories of nominal "
-            "features, or list the pairs you want in interactions.", UserWarning, stacklevel=3)
+            f"{count} not ranked because their bins make more than {MAX_PAIR_CELLS} cells: "
+            f"{listed_pairs}{more}. To rank them, merge rare categories of nominal features "
+            "or lower max_interaction_bins.", UserWarning, stacklevel=3)
     return np.array(pairs, dtype=np.intp).reshape(-1, 2)
 
 

@@ -228,7 +228,15 @@ def _resolve_type(column, requested):
     if requested is None or (isinstance(requested, str) and requested == "auto"):
         return infer_feature_type(column), None
     if isinstance(requested, (list, tuple, np.ndarray)):
-        return "ordinal", [category_key(level) for level in requested]
+        levels = [category_key(level) for level in requested]
+        repeated = sorted({level for level in levels if levels.count(level) > 1})
+        if repeated:
+            # A repeated level would leave an empty bin between its copies.
+            raise ValueError(
+                f"feature_types entry for column {column.name!r} lists the ordinal levels "
+                f"{repeated} more than once (1, 1.0 and '1' are one level). List each level "
+                "once.")
+        return "ordinal", levels
     if not isinstance(requested, str) or requested not in FEATURE_TYPES:
         raise ValueError(
             f"feature_types entry for column {column.name!r} must be one of "

@@ -292,6 +292,13 @@ def test_ordinal_levels_from_feature_types():
     np.testing.assert_array_equal(bins, [2, 1, 3])
 
 
+@pytest.mark.parametrize("levels", [["a", "b", "b", "c"], ["a", 1, "1.0", 1.0]],
+                         ids=["same-string", "same-number"])
+def test_ordinal_levels_repeated_rejected(levels):
+    with pytest.raises(ValueError, match=r"lists the ordinal levels \['(b|1)'\] more than once"):
+        fit_and_bin(["a", "b"], feature_type=levels)
+
+
 def test_ordinal_levels_missing_a_value():
     with pytest.raises(ValueError, match=r"contains \['top'\], which are not among the ordinal"):
         fit_and_bin(["low", "top"], feature_type=["low", "high"])

@@ -72,6 +72,17 @@ def test_candidates_skip_excluded_monotone_and_huge():
     assert [tuple(pair) for pair in pairs] == [(0, 3), (1, 3)]
 
 
+def test_one_huge_pair_warning_names_fix():
+    n_bins = np.array([10, MAX_PAIR_CELLS])
+
+    with pytest.warns(UserWarning, match=r"^1 pair is not ranked because .*: \('a', 'b'\)\. "
+                                         r"To rank them, merge rare categories of nominal "
+                                         r"features or lower max_interaction_bins\.$"):
+        pairs = candidate_pairs(NAMES[:2], set(), n_bins, monotone_features=())
+
+    assert len(pairs) == 0
+
+
 def test_mean_rank_ignores_bag_without_valid_pair():
     # Bag 0 ranks pair 2 first; bag 1 has no valid cross cut and must not
     # push pair 0 ahead just because it comes first.
