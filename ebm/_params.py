@@ -129,6 +129,7 @@ PARAMETER_CONSTRAINTS = {
     "interaction_smoothing_rounds": _ints(0),
     "monotone_constraints": Constraint(("none", "list")),
     "purify": Constraint(("bool",)),
+    "sort_pair_categories": Constraint(("bool",)),
     "max_rounds": _ints(1),
     "early_stopping_rounds": _ints(0),
     "early_stopping_tolerance": _reals(-np.inf),

@@ -28,7 +28,9 @@ ebm_version : str
     Version of ebm that wrote the file; informational, not checked.
 params : object
     Every constructor parameter by name. ``callback`` is always null because
-    code cannot be saved. ``objective`` is a string: a compiled built-in loss
+    code cannot be saved. A file without ``sort_pair_categories`` (added
+    later) loads it as True, because earlier versions sorted categories in
+    pairs. ``objective`` is a string: a compiled built-in loss
     object given as the objective is saved as its objective string.
 loss : str
     Objective string that rebuilds the fitted loss, with every parameter,
@@ -94,6 +96,11 @@ from .binning import FeatureBins
 from .losses import builtin_objective, make_loss
 
 SCHEMA_VERSION = 1
+
+# Parameters added after files of this schema were first written, with the
+# value that describes how the models in those files were fitted: earlier
+# versions sorted a nominal feature's categories in pairs.
+ADDED_PARAMS = {"sort_pair_categories": True}
 ESTIMATORS = ("ExplainableBoostingClassifier", "ExplainableBoostingRegressor")
 FEATURE_TYPES = ("continuous", "nominal", "ordinal")
 # Bin indices are stored in uint16, missing and unseen bins included.
@@ -534,6 +541,8 @@ def _decode_params(document, estimator_class):
     params = {name: _decode_param(item, f"params.{name}")
               for name, item in _object(value, field).items()}
     expected = set(estimator_class._get_param_names())
+    for name, value in ADDED_PARAMS.items():
+        params.setdefault(name, value)
     missing = sorted(expected - set(params))
     unknown = sorted(set(params) - expected)
     if missing or unknown:

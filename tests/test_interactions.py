@@ -1,10 +1,12 @@
 """Tests of the pair stage: parameters, ranking, pair boosting and purification."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import r2_score
 
 from ebm._interactions import (MAX_PAIR_CELLS, candidate_pairs, order_by_mean_rank,
                                purify_pair, resolve_exclude, resolve_interactions)
@@ -412,6 +414,33 @@ def test_nominal_categories_sorted_in_pairs():
 
     residual = y - model.predict(X)
     assert np.sqrt(np.mean(residual ** 2)) < 0.15
+
+
+def parity_interaction_data(n_samples=6000, n_categories=40, seed=0):
+    # The slope of y on x flips sign with the parity of the category, so the
+    # pair's effect does not follow the category order.
+    rng = np.random.default_rng(seed)
+    category = rng.integers(0, n_categories, n_samples)
+    x = rng.uniform(-1.0, 1.0, n_samples)
+    sign = np.where(category % 2 == 0, 1.0, -1.0)
+    X = pd.DataFrame({"group": [f"g{c:03d}" for c in category], "x": x})
+    y = sign * x + rng.normal(scale=0.1, size=n_samples)
+    return X, y
+
+
+def test_sorted_pair_categories_fit_unordered_effect():
+    X, y = parity_interaction_data()
+    X_test, y_test = parity_interaction_data(seed=1)
+    params = dict(exclude="mains", interactions=[("group", "x")], outer_bags=2, n_jobs=1,
+                  max_rounds=300)
+
+    in_bin_order = ExplainableBoostingRegressor(**params).fit(X, y)
+    sorted_model = ExplainableBoostingRegressor(**params, sort_pair_categories=True).fit(X, y)
+
+    # One cut in each dimension and one on each side can only split the
+    # categories into two runs in bin order, which mix both parities.
+    assert r2_score(y_test, in_bin_order.predict(X_test)) < 0.5
+    assert r2_score(y_test, sorted_model.predict(X_test)) > 0.8
 
 
 def test_pair_updates_keep_nominal_bin_order(hi_sample):

@@ -440,6 +440,19 @@ def test_load_rejects_malformed_document(models, change, message):
         load_document(document)
 
 
+def test_load_file_without_sort_pair_categories(models):
+    # Files written before the parameter existed come from fits that sorted
+    # categories in pairs.
+    model = models["binary"][0]
+    document = document_of(model)
+    del document["params"]["sort_pair_categories"]
+
+    restored = load_document(document)
+
+    assert restored.sort_pair_categories is True
+    np.testing.assert_array_equal(restored.intercept_, model.intercept_)
+
+
 def test_load_rejects_multiclass_score_classes(models):
     document = document_of(models["multiclass"][0])
     document["terms"][0]["scores"] = [row[:2] for row in document["terms"][0]["scores"]]
