@@ -47,7 +47,7 @@ def _object_missing_mask(values):
 def _normalise_object(name, values):
     values = np.asarray(values, dtype=object).copy()
     missing = _object_missing_mask(values)
-    _reject_datetime_objects(name, values, missing)
+    _reject_unbinnable_objects(name, values, missing)
     values[missing] = None
     return values
 
@@ -66,7 +66,11 @@ _NO_DATETIME_KINDS = frozenset({"string", "empty", "integer", "floating", "mixed
                                 "boolean", "decimal", "bytes"})
 
 
-def _reject_datetime_objects(name, values, missing):
+# Values that have no single category or number: ebm would bin their str().
+_CONTAINER_TYPES = (list, tuple, dict, set, frozenset, np.ndarray)
+
+
+def _reject_unbinnable_objects(name, values, missing):
     present = values[~missing]
     try:
         from pandas.api.types import infer_dtype
@@ -76,7 +80,14 @@ def _reject_datetime_objects(name, values, missing):
         # One pass in C instead of a type() call per value, for the common columns.
         if infer_dtype(present, skipna=False) in _NO_DATETIME_KINDS:
             return
-    if not any(_is_datetime_type(value_type) for value_type in set(map(type, present))):
+    value_types = set(map(type, present))
+    if any(issubclass(value_type, _CONTAINER_TYPES) for value_type in value_types):
+        row = next(int(row) for row in np.flatnonzero(~missing)
+                   if isinstance(values[row], _CONTAINER_TYPES))
+        raise TypeError(
+            f"Column {name!r} contains the {type(values[row]).__name__} {values[row]!r} at row "
+            f"{row}, which ebm cannot bin. Convert each value to a number or a string first.")
+    if not any(_is_datetime_type(value_type) for value_type in value_types):
         return
     row = next(int(row) for row in np.flatnonzero(~missing) if _is_datetime_type(type(values[row])))
     raise TypeError(

@@ -151,6 +151,30 @@ def test_date_objects_raise_type_error(value):
         ExplainableBoostingClassifier(**FAST).fit(column.reshape(-1, 1), y)
 
 
+@pytest.mark.parametrize("value", [[1, 2], (1, 2), {"k": 1}, {1, 2}, np.array([1.0, 2.0])],
+                         ids=lambda value: type(value).__name__)
+def test_container_objects_raise_type_error(value):
+    # Their str() would become a category without any message.
+    column = np.empty(40, dtype=object)
+    column[:] = [1.0, "x", None, None] * 10
+    column[3] = value
+    y = np.arange(40) % 2
+
+    with pytest.raises(TypeError, match=rf"Column 'feature_0000' contains the "
+                                        rf"{type(value).__name__} .* at row 3, which ebm "
+                                        r"cannot bin\. Convert each value"):
+        ExplainableBoostingClassifier(**FAST).fit(column.reshape(-1, 1), y)
+
+
+def test_list_column_rejected_in_predict():
+    X, y = numeric_frame(n_samples=60)
+    model = ExplainableBoostingClassifier(**FAST).fit(X, y)
+    listed = X.assign(c=[[value] for value in X["c"]])
+
+    with pytest.raises(TypeError, match="Column 'c' contains the list"):
+        model.predict(listed)
+
+
 @pytest.mark.parametrize("make_column", [
     lambda n: pd.date_range("2020-01-01", periods=n),
     lambda n: pd.timedelta_range("1D", periods=n),
