@@ -428,9 +428,10 @@ def boost_bags(X_binned, layout, bags, y, sample_weight, loss, intercepts, setti
     bagged_scores = [scores for scores, _ in results]
     n_steps = np.array([steps for _, steps in results], dtype=np.int64)
     _check_finite_scores(bagged_scores, n_steps, settings)
-    if not stop_flag[0]:
-        _warn_if_no_step_kept(bagged_scores, bags, settings,
-                              "pair stage" if pair_stage else "main stage")
+    # Pairs with nothing to add after the mains are common, so only the main
+    # stage warns.
+    if not stop_flag[0] and not pair_stage:
+        _warn_if_no_step_kept(bagged_scores, bags, settings, "main stage")
     return bagged_scores, n_steps, bool(stop_flag[0])
 
 

@@ -291,6 +291,19 @@ def test_overshooting_steps_warn_empty_stage():
     assert any(np.any(scores) for scores in usual.term_scores_)
 
 
+def test_pair_stage_with_nothing_to_add_does_not_warn():
+    # An additive target leaves the pairs nothing to fit, which is no problem.
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y", "z"], 300)})
+    y = 2.0 * X["a"] + (X["b"] == "x") + 0.1 * rng.normal(size=300)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ExplainableBoostingRegressor(outer_bags=1, n_jobs=1).fit(X, y)
+
+    assert model.term_names_ == ["a", "b", "a & b"]
+
+
 def test_large_steps_leave_probability_space(monkeypatch):
     # A learning rate of 5 sends raw scores to thousands within three steps,
     # where odds e^raw would overflow. The binary log-loss must then leave
