@@ -444,8 +444,8 @@ def _warn_if_no_step_kept(bagged_scores, bags, settings, stage):
         return
     if any(np.any(term_scores != 0.0) for scores in bagged_scores for term_scores in scores):
         return
-    # stacklevel 6 points at the caller of fit: fit, _fit, _boost_mains or
-    # _boost_pairs, boost_bags and this function come first.
+    # stacklevel 6 points at the caller of fit: fit, _fit, _boost_mains,
+    # boost_bags and this function come first.
     warnings.warn(
         f"No step of the {stage} lowered the validation loss in any of the {len(bags)} "
         f"bags, so the {stage} adds nothing to the model. Either the steps overshoot "
