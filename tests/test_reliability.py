@@ -291,7 +291,7 @@ def test_overshooting_steps_warn_empty_stage():
     assert any(np.any(scores) for scores in usual.term_scores_)
 
 
-def test_pair_stage_with_nothing_to_add_does_not_warn():
+def test_additive_target_pairs_no_warning():
     # An additive target leaves the pairs nothing to fit, which is no problem.
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y", "z"], 300)})
