@@ -1,4 +1,4 @@
-"""Time the boosting core against the memory-bandwidth limit of this machine.
+"""Time the boosting core against the memory-bandwidth limit and the scatter floor.
 
 The script calls ``ebm._core._boosting.boost_bag`` directly on one thread, on
 synthetic binned data (uniform bins, ``--features`` main terms), for binary
@@ -35,6 +35,13 @@ counts are printed, array by array:
   weights (all 1), uint8 labels for log-loss, float32 gradients and hessians,
   and a float64 raw score that is read and written once.
 
+A second reference is the scatter floor: the time per row of a pass that only
+adds a cached block of (gradient, hessian) pairs to a histogram, through the
+core's own scatter (``scatter_block_pairs``), with the histogram copies that the
+core's passes use. A log-loss step that builds a histogram costs at least that,
+whatever the memory bandwidth, and the report divides it by each log-loss case's
+time per step.
+
 Neither count includes the extra read of a written cache line (write-allocate)
 or the bin-sum tables of squared error's default path, which is not bound by
 these bytes. The
@@ -59,7 +66,7 @@ import time
 import numpy as np
 
 import bench_common
-from ebm._core._boosting import avx512_kernels_available, boost_bag
+from ebm._core._boosting import avx512_kernels_available, boost_bag, scatter_block_pairs
 from ebm._core._losses import CyLogLoss, CySquaredError
 
 # Bytes that one training row moves in one step, per array and pass.
@@ -135,6 +142,12 @@ COMPACT_BYTES = {
 }
 
 SEED = 0
+
+# The core's rule for histogram copies (ebm/_core/_boosting.pyx), and the rows
+# of the block of pairs that the scatter-only pass repeats.
+ONE_COPY_MIN_BINS = 256
+COPIES_MIN_ROWS_PER_BIN = 16
+SCATTER_BLOCK = 256
 
 # (loss, extra settings, path, key of IMPLEMENTED_BYTES or None when no bound applies)
 CASES = [
@@ -215,6 +228,33 @@ def time_boost_bag(X_binned, y, n_bins, loss_name, rounds, extra_settings, repea
     return best, n_steps
 
 
+def histogram_copies(n_bins, n_rows):
+    """Histogram copies of a main term's pass, by the rule of _histogram_copies in the core."""
+    return 1 if n_bins > ONE_COPY_MIN_BINS and n_rows < COPIES_MIN_ROWS_PER_BIN * n_bins else 4
+
+
+def time_scatter(X_binned, n_bins, repeats):
+    """Return the best ns per row of a scatter-only pass over every term, and its copies.
+
+    Each pass adds a block of SCATTER_BLOCK (gradient, hessian) pairs, repeated
+    over the rows, to the bins of one term, through the scatter of the core's
+    histogram passes. The block stays in the cache and no arithmetic makes the
+    pairs, so this is what a step costs at least while it builds a histogram.
+    """
+    n_features, n_rows = X_binned.shape
+    n_copies = histogram_copies(n_bins, n_rows)
+    rng = np.random.default_rng(SEED)
+    block = np.column_stack([rng.normal(size=SCATTER_BLOCK),
+                             rng.uniform(0.05, 0.25, SCATTER_BLOCK)])
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for feature in range(n_features):
+            scatter_block_pairs(X_binned[feature], block, n_bins, n_copies)
+        best = min(best, time.perf_counter() - start)
+    return best / (n_features * n_rows) * 1e9, n_copies
+
+
 def describe_bytes(table):
     return " + ".join(f"{size} {name}" for name, size in table)
 
@@ -239,7 +279,12 @@ def run(args):
 
     bandwidth = max(read_bandwidth, copy_bandwidth)
     rows = []
+    scatter = {}
     for n_rows in args.rows:
+        X_binned, _ = make_binned_data(n_rows, args.features, args.bins, "log-loss")
+        scatter[n_rows] = time_scatter(X_binned, args.bins, args.repeats)
+        print(f"{n_rows:,} rows, scatter alone: {scatter[n_rows][0]:.2f} ns per row "
+              f"({scatter[n_rows][1]} histogram copies)", file=sys.stderr, flush=True)
         for loss_name, extra_settings, path, bytes_key in CASES:
             X_binned, y = make_binned_data(n_rows, args.features, args.bins, loss_name)
             seconds, n_steps = time_boost_bag(X_binned, y, args.bins, loss_name, args.rounds,
@@ -248,7 +293,7 @@ def run(args):
             row = {
                 "rows": n_rows, "loss": loss_name, "path": path, "seconds": seconds,
                 "steps": n_steps, "throughput": throughput, "ns": 1e9 / throughput,
-                "implemented_bound": None,
+                "implemented_bound": None, "scatter_ns": scatter[n_rows][0],
                 "compact_bound": bandwidth / byte_count(COMPACT_BYTES[loss_name]),
             }
             if bytes_key is not None:
@@ -258,10 +303,10 @@ def run(args):
             print(f"{n_rows:,} rows, {loss_name}, {path}: {seconds:.3f} s for "
                   f"{n_steps} steps, {throughput / 1e6:.0f} M rows/s per step, "
                   f"{row['ns']:.2f} ns per row-step", file=sys.stderr, flush=True)
-    return format_report(rows, read_bandwidth, copy_bandwidth, args)
+    return format_report(rows, read_bandwidth, copy_bandwidth, scatter, args)
 
 
-def format_report(rows, read_bandwidth, copy_bandwidth, args):
+def format_report(rows, read_bandwidth, copy_bandwidth, scatter, args):
     """Markdown report of the bandwidth, the byte counts and the kernel timings."""
     title = "# Boosting kernel throughput" + (" (quick run)" if args.quick else "")
     lines = [
@@ -295,9 +340,21 @@ def format_report(rows, read_bandwidth, copy_bandwidth, args):
         "path may update per-bin sums instead of passing over the rows, so the bounds do "
         "not apply to it and its share is n/a.",
         "",
+        "The scatter floor is the time per row of a pass that only adds (gradient, hessian) "
+        "pairs to a histogram, through the core's own scatter, with the histogram copies "
+        "that the passes use; a step that builds a histogram costs at least that. The "
+        "last column divides it by the step's time. Only log-loss scatters such pairs, "
+        "so squared error's share is n/a.",
+        "",
+    ]
+    for n_rows, (scatter_ns, n_copies) in scatter.items():
+        lines.append(f"- scatter floor, {n_rows:,} rows, {args.bins} bins, {n_copies} "
+                     f"histogram copies: {scatter_ns:.2f} ns per row")
+    lines += [
+        "",
         "| rows | loss | path | steps | s | ns per row-step | M rows/s per step "
-        "| bound, as implemented | share of bound | bound, compact |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| bound, as implemented | share of bound | bound, compact | share of scatter floor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         if row["implemented_bound"] is None:
@@ -305,11 +362,13 @@ def format_report(rows, read_bandwidth, copy_bandwidth, args):
         else:
             bound_text = f"{row['implemented_bound'] / 1e6:.0f}"
             share = f"{row['throughput'] / row['implemented_bound']:.2f}"
+        floor_share = (f"{row['scatter_ns'] / row['ns']:.2f}" if row["loss"] == "log-loss"
+                       else "n/a")
         lines.append(
             f"| {row['rows']:,} | {row['loss']} | {row['path']} | {row['steps']} "
             f"| {row['seconds']:.3f} | {row['ns']:.2f} | {row['throughput'] / 1e6:.0f} "
             f"| {bound_text} | {share} "
-            f"| {row['compact_bound'] / 1e6:.0f} |")
+            f"| {row['compact_bound'] / 1e6:.0f} | {floor_share} |")
     return "\n".join(lines) + "\n"
 
 
@@ -327,8 +386,8 @@ def build_parser():
                         help="bins per term, missing and unseen bins included; the data "
                         "uses bins 1 to bins-2 (default: %(default)s)")
     parser.add_argument("--rounds", type=bench_common.positive_int, default=None,
-                        help="cyclic rounds; steps = rounds x features (default: 20, with "
-                        "--quick 5)")
+                        help="cyclic rounds; steps = rounds x features (default: 20). Fewer "
+                        "rounds let the setup of boost_bag weigh on the time per step")
     parser.add_argument("--repeats", type=bench_common.positive_int, default=3,
                         help="calls per case; the best time counts (default: %(default)s)")
     parser.add_argument("--bandwidth-mib", type=bench_common.positive_int, default=256,
@@ -336,7 +395,7 @@ def build_parser():
     parser.add_argument("--bandwidth-repeats", type=bench_common.positive_int, default=5,
                         help="bandwidth runs; the best counts (default: %(default)s)")
     parser.add_argument("--quick", action="store_true",
-                        help="one size of 10^6 rows and 5 rounds, in well under a minute")
+                        help="one size of 10^6 rows, in well under a minute")
     parser.add_argument("--markdown", metavar="PATH", default=None,
                         help="also write the report to PATH")
     return parser
@@ -348,7 +407,7 @@ def main(argv=None):
     if args.rows is None:
         args.rows = [1_000_000] if args.quick else [100_000, 2_000_000]
     if args.rounds is None:
-        args.rounds = 5 if args.quick else 20
+        args.rounds = 20
     if args.bins < 3:
         build_parser().error(f"--bins must be at least 3, got {args.bins}")
     args.load_average = bench_common.load_average()

@@ -1,4 +1,4 @@
-"""Tests of ``ebm._core._histogram.histogram`` against ``np.bincount``."""
+"""Tests of the histogram kernels against ``np.bincount``."""
 
 import numpy as np
 import pytest
@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from ebm._core._boosting import scatter_block_pairs
 from ebm._core._histogram import bin_weight_sums, histogram
 
 
@@ -155,3 +156,37 @@ def test_bin_weight_sums_rejects_bin_out_of_range():
 
     with pytest.raises(ValueError, match="Row 2 has bin 5, not below n_bins=4"):
         bin_weight_sums(bins, np.ones(4), 4)
+
+
+@pytest.mark.parametrize("n_copies", [1, 4])
+@pytest.mark.parametrize("n_rows", [0, 3, 256, 1001])
+def test_scatter_block_pairs_matches_bincount(n_copies, n_rows):
+    # The scatter that bench/kernel.py times alone must sum what np.bincount
+    # sums for the block repeated over the rows. Values are multiples of
+    # 1/8 of moderate size, so every order of the adds gives the same sums.
+    rng = np.random.default_rng(n_rows + n_copies)
+    n_bins = 37
+    bins = rng.integers(0, n_bins, n_rows).astype(np.uint16)
+    block = rng.integers(-64, 64, size=(12, 2)) / 8.0
+    repeated = np.resize(block, (n_rows, 2))
+
+    sum_gradients, sum_hessians = scatter_block_pairs(bins, block, n_bins, n_copies)
+
+    np.testing.assert_array_equal(
+        sum_gradients, np.bincount(bins, weights=repeated[:, 0], minlength=n_bins))
+    np.testing.assert_array_equal(
+        sum_hessians, np.bincount(bins, weights=repeated[:, 1], minlength=n_bins))
+
+
+@pytest.mark.parametrize(
+    "block_rows, n_copies, bins, match",
+    [
+        (6, 1, [0, 1], "positive multiple of 4"),
+        (4, 2, [0, 1], "n_copies must be 1 or 4"),
+        (4, 1, [0, 5], "Row 1 has bin 5"),
+    ],
+)
+def test_scatter_block_pairs_rejects_bad_input(block_rows, n_copies, bins, match):
+    with pytest.raises(ValueError, match=match):
+        scatter_block_pairs(np.array(bins, dtype=np.uint16), np.ones((block_rows, 2)), 3,
+                            n_copies)

@@ -62,6 +62,9 @@ cdef extern from "_logistic.h" nogil:
                                 Py_ssize_t n_bins, Py_ssize_t n_copies, double* sums)
     void ebm_fold_pairs(const double* sums, Py_ssize_t n_bins, Py_ssize_t n_copies,
                         double* sum_gradients, double* sum_hessians)
+    void ebm_scatter_block_pairs(const X_BINNED_C* bins, const double* block_pairs,
+                                 Py_ssize_t block, Py_ssize_t n, Py_ssize_t n_bins,
+                                 Py_ssize_t n_copies, double* sums)
     enum: EBM_LOGISTIC_GROUP
     void ebm_logistic_histogram_group(const X_BINNED_C* const* bins, const ROW_C* rows,
                                       const double* odds, const double* y,
@@ -1121,6 +1124,66 @@ cdef Py_ssize_t _local_bins(
 def avx512_kernels_available():
     """Return whether this build and CPU run the kernels' AVX-512 copies."""
     return bool(ebm_avx512_kernels_available())
+
+
+def scatter_block_pairs(const X_BINNED_C[::1] bins, const double[:, ::1] block_pairs,
+                        Py_ssize_t n_bins, Py_ssize_t n_copies=1):
+    """Sum a block of (gradient, hessian) pairs, repeated over the rows, per bin.
+
+    Row ``i`` adds ``block_pairs[i % len(block_pairs)]`` to bin ``bins[i]``,
+    through the scatter of the histogram passes, so the result is what a pass
+    would sum if the rows' pairs repeated the block. ``bench/kernel.py`` times
+    it as the cost of the scatter alone.
+
+    Parameters
+    ----------
+    bins : ndarray of shape (n_rows,), dtype uint16
+        Bin of every row; all below ``n_bins``.
+    block_pairs : ndarray of shape (block, 2), dtype float64
+        Gradient and hessian of each row of the block. ``block`` is a positive
+        multiple of 4.
+    n_bins : int
+    n_copies : {1, 4}, default=1
+        Interleaved histogram copies, as the passes use for terms with many
+        rows per bin.
+
+    Returns
+    -------
+    sum_gradients, sum_hessians : ndarray of shape (n_bins,), dtype float64
+    """
+    cdef Py_ssize_t n = bins.shape[0]
+    cdef Py_ssize_t block = block_pairs.shape[0]
+    cdef Py_ssize_t i
+    if block <= 0 or block % 4 != 0 or block_pairs.shape[1] != 2:
+        raise ValueError(
+            f"block_pairs must have shape (block, 2) with block a positive multiple of 4; "
+            f"got ({block_pairs.shape[0]}, {block_pairs.shape[1]}).")
+    if n_copies != 1 and n_copies != 4:
+        raise ValueError(f"n_copies must be 1 or 4; got {n_copies}.")
+    if n_bins <= 0:
+        raise ValueError(f"n_bins must be positive; got {n_bins}.")
+    cdef X_BINNED_C largest = 0
+    # A loop without an early exit, which the compiler vectorises, so that the
+    # check costs little beside the scatter that the benchmark times.
+    for i in range(n):
+        if bins[i] > largest:
+            largest = bins[i]
+    if n > 0 and largest >= n_bins:
+        for i in range(n):
+            if bins[i] >= n_bins:
+                raise ValueError(f"Row {i} has bin {bins[i]}, not below n_bins={n_bins}.")
+    sums = np.zeros(2 * n_copies * n_bins, dtype=np.float64)
+    sum_gradients = np.empty(n_bins, dtype=np.float64)
+    sum_hessians = np.empty(n_bins, dtype=np.float64)
+    cdef double[::1] sums_view = sums
+    cdef double[::1] gradients_view = sum_gradients
+    cdef double[::1] hessians_view = sum_hessians
+    with nogil:
+        if n > 0:
+            ebm_scatter_block_pairs(&bins[0], &block_pairs[0, 0], block, n, n_bins, n_copies,
+                                    &sums_view[0])
+        ebm_fold_pairs(&sums_view[0], n_bins, n_copies, &gradients_view[0], &hessians_view[0])
+    return sum_gradients, sum_hessians
 
 
 def boost_bag(

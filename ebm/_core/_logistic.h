@@ -370,6 +370,22 @@ EBM_ALWAYS_INLINE void ebm_scatter_pairs(const uint16_t* bins, const int32_t* ro
     }
 }
 
+/* Add block_pairs[i % block] to the bin of row i, for the n contiguous rows
+ * of bins, with the copies of ebm_scatter_pairs. This is the scatter of a
+ * histogram pass without the arithmetic that makes the pairs, whose block
+ * stays in the cache: bench/kernel.py times it as the floor of a step.
+ * block must be a positive multiple of 4. */
+EBM_TARGET_CLONES
+static void ebm_scatter_block_pairs(const uint16_t* bins, const double* block_pairs,
+                                    Py_ssize_t block, Py_ssize_t n, Py_ssize_t n_bins,
+                                    Py_ssize_t n_copies, double* restrict sums) {
+    Py_ssize_t start, count;
+    for (start = 0; start < n; start += block) {
+        count = n - start < block ? n - start : block;
+        ebm_scatter_pairs(bins, NULL, start, block_pairs, count, n_bins, n_copies, sums);
+    }
+}
+
 /* Sum the gradients and hessians of ebm_logistic_pair per bin. sums contains
  * n_copies histograms of n_bins (gradient, hessian) pairs, zeroed by the
  * caller. Side by side, a row's two values are added in one vector add. With
