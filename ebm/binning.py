@@ -232,10 +232,16 @@ def _resolve_type(column, requested):
         repeated = sorted({level for level in levels if levels.count(level) > 1})
         if repeated:
             # A repeated level would leave an empty bin between its copies.
+            merged = []
+            for key in repeated:
+                spellings = list(dict.fromkeys(
+                    repr(level) for level in requested if category_key(level) == key))
+                if len(spellings) > 1:
+                    merged.append(f"{' and '.join(spellings)} are all the level {key!r}")
+            detail = f" ({'; '.join(merged)})" if merged else ""
             raise ValueError(
                 f"feature_types entry for column {column.name!r} lists the ordinal levels "
-                f"{repeated} more than once (1, 1.0 and '1' are one level). List each level "
-                "once.")
+                f"{repeated} more than once{detail}. List each level once.")
         return "ordinal", levels
     if not isinstance(requested, str) or requested not in FEATURE_TYPES:
         raise ValueError(
