@@ -74,14 +74,22 @@ def _as_category(X):
     return X
 
 
-def make_estimator(library, task, n_jobs, interactions):
+def make_estimator(library, task, n_jobs, interactions, fixed_rounds=None, outer_bags=None):
     """Return an unfitted estimator of ``library`` with default parameters except n_jobs.
 
-    ``interactions`` is "default" or "0" and applies to ebm and InterpretML only.
+    ``interactions`` is "default" or "0"; ``fixed_rounds``, when given, sets
+    ``max_rounds`` and turns early stopping off, so that both EBMs take the same
+    number of steps; ``outer_bags``, when given, replaces the default of 14.
+    All three apply to ebm and InterpretML only.
     """
     ebm_params = {"n_jobs": n_jobs}
     if interactions == "0":
         ebm_params["interactions"] = 0
+    if fixed_rounds is not None:
+        ebm_params["max_rounds"] = fixed_rounds
+        ebm_params["early_stopping_rounds"] = 0
+    if outer_bags is not None:
+        ebm_params["outer_bags"] = outer_bags
 
     if library == "ebm":
         import ebm
@@ -122,7 +130,8 @@ def score_output(metric, classes, output, y_test):
 def run_worker(request):
     """Fit one library on one dataset and return the measurements as a dict.
 
-    ``request`` has the keys dataset, library, n_jobs, max_rows and interactions.
+    ``request`` has the keys dataset, library, n_jobs, max_rows, interactions,
+    fixed_rounds and outer_bags.
     """
     from threadpoolctl import threadpool_limits
 
@@ -136,7 +145,8 @@ def run_worker(request):
         X = _as_category(X)
     X_train, X_test, y_train, y_test = bench_datasets.split(X, y)
     model = make_estimator(request["library"], spec.task, request["n_jobs"],
-                           request["interactions"])
+                           request["interactions"], request.get("fixed_rounds"),
+                           request.get("outer_bags"))
 
     with threadpool_limits(limits=bench_common.thread_count(request["n_jobs"])):
         with bench_common.PeakMemory() as memory:
@@ -203,7 +213,8 @@ def run_dataset(name, args):
     for library in args.libraries:
         result = LibraryResult()
         request = {"dataset": name, "library": library, "n_jobs": args.n_jobs,
-                   "max_rows": args.max_rows, "interactions": args.interactions}
+                   "max_rows": args.max_rows, "interactions": args.interactions,
+                   "fixed_rounds": args.fixed_rounds, "outer_bags": args.outer_bags}
         for repeat in range(args.repeats):
             try:
                 run = bench_common.run_worker_process(
@@ -365,7 +376,7 @@ def library_versions():
 
 def format_report(all_results, checks, args):
     """Markdown report: title, settings, both tables and the acceptance checks."""
-    if args.max_rows is not None or args.repeats < 3 or set(args.datasets) != set(ALL_DATASETS):
+    if not is_full_suite(args):
         title = "# Benchmark results: PARTIAL RUN (quick or subset), not the full suite"
     else:
         title = "# Benchmark results: full suite"
@@ -380,6 +391,7 @@ def format_report(all_results, checks, args):
         f"repeats={args.repeats}, "
         f"max_rows={args.max_rows}, interactions={args.interactions} (ebm and InterpretML), "
         "split: train_test_split(test_size=0.2, random_state=0)",
+        *equal_steps_note(args),
         "- fit s and predict s: median over the repeats (predict is `predict_proba` for "
         "classifiers, `predict` for regressors, on the test rows); score: first fit; "
         "peak MiB: largest over the repeats, of a fresh process that includes the "
@@ -400,6 +412,31 @@ def format_report(all_results, checks, args):
     ]
     lines += [f"| {check} | {value} | {result} |" for check, value, result in checks]
     return "\n".join(lines) + "\n"
+
+
+def is_full_suite(args):
+    """Return whether the run is the full suite with the acceptance settings."""
+    return (args.max_rows is None and args.repeats >= 3
+            and set(args.datasets) == set(ALL_DATASETS)
+            and args.fixed_rounds is None and args.outer_bags is None)
+
+
+def equal_steps_note(args):
+    """Return the settings lines of --fixed-rounds and --outer-bags.
+
+    Both change the EBMs' parameters away from the defaults that the
+    acceptance checks assume.
+    """
+    if args.fixed_rounds is None and args.outer_bags is None:
+        return []
+    changed = []
+    if args.fixed_rounds is not None:
+        changed.append(f"max_rounds={args.fixed_rounds}, early_stopping_rounds=0")
+    if args.outer_bags is not None:
+        changed.append(f"outer_bags={args.outer_bags}")
+    return [f"- ebm and InterpretML: {', '.join(changed)}. These are not the default "
+            "parameters that the acceptance checks assume: the fit-time ratio compares the "
+            "libraries at equal work, and the scores are not those of a default fit."]
 
 
 def _nonzero_int(text):
@@ -434,6 +471,14 @@ def build_parser():
     parser.add_argument("--interactions", choices=["default", "0"], default="default",
                         help="interactions of ebm and InterpretML: each library's default, "
                         "or 0 (default: %(default)s)")
+    parser.add_argument("--fixed-rounds", type=bench_common.positive_int, default=None,
+                        metavar="N",
+                        help="max_rounds of ebm and InterpretML, with early stopping off, so "
+                        "that both take the same number of steps and the fit-time ratio "
+                        "compares the time per step (default: each library's defaults)")
+    parser.add_argument("--outer-bags", type=bench_common.positive_int, default=None,
+                        metavar="K",
+                        help="outer_bags of ebm and InterpretML (default: their default, 14)")
     parser.add_argument("--quick", action="store_true",
                         help=f"run {' and '.join(QUICK_DATASETS)} on {QUICK_MAX_ROWS:,}-row "
                         "samples with 1 repeat, in a few minutes, unless --datasets, "
@@ -465,9 +510,7 @@ def resolve_defaults(args):
     if args.max_rows is None and args.quick:
         args.max_rows = QUICK_MAX_ROWS
     if args.markdown is None:
-        is_full = (args.max_rows is None and args.repeats >= 3
-                   and set(args.datasets) == set(ALL_DATASETS))
-        file_name = "RESULTS.md" if is_full else "RESULTS_quick.md"
+        file_name = "RESULTS.md" if is_full_suite(args) else "RESULTS_quick.md"
         args.markdown = os.path.join(os.path.dirname(os.path.abspath(__file__)), file_name)
     return args
 
