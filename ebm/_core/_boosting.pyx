@@ -45,6 +45,9 @@ from ._pair_update cimport (PairWorkspace, find_pair_update, pair_workspace_crea
 from ._splitting cimport (SplitParams, SplitWorkspace, find_term_update, workspace_create,
                           workspace_free)
 
+cdef extern from "_fastmath.h" nogil:
+    double ebm_max_abs(const double* values, Py_ssize_t n)
+
 cdef extern from "_logistic.h" nogil:
     double EBM_PRODUCT_MAX_UPDATE
     double EBM_ODDS_MAX
@@ -505,11 +508,8 @@ cdef bint _raw_bound_exceeded(BagState* s, Py_ssize_t term_idx) noexcept nogil:
     cdef Py_ssize_t offset = s.term_offset[term_idx]
     cdef Py_ssize_t n_bins = s.term_offset[term_idx + 1] - offset
     cdef Py_ssize_t index
-    cdef double largest = 0.0, bound = s.start_raw_bound
-    for index in range(n_bins):
-        if not fabs(s.scores[offset + index]) <= largest:
-            largest = fabs(s.scores[offset + index])
-    s.term_score_bound[term_idx] = largest
+    cdef double bound = s.start_raw_bound
+    s.term_score_bound[term_idx] = ebm_max_abs(s.scores + offset, n_bins)
     for index in range(s.n_terms):
         bound += s.term_score_bound[index]
     return not bound <= PROBABILITY_MAX_RAW

@@ -140,6 +140,25 @@ EBM_ALWAYS_INLINE double ebm_log1p(double x) {
 #define EBM_TARGET_CLONES
 #endif
 
+/* Largest |values[i]|, or NaN when any value is NaN (0 for n = 0). With the
+ * sign bit cleared, the bits of a double order as its magnitude, and every
+ * NaN sorts above infinity, so an integer maximum gives both at once and
+ * vectorises, where a floating-point maximum that must keep NaN does not. */
+EBM_TARGET_CLONES
+static double ebm_max_abs(const double* values, Py_ssize_t n) {
+    const uint64_t magnitude = 0x7fffffffffffffffULL;
+    uint64_t largest = 0, bits;
+    double result;
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        memcpy(&bits, values + i, sizeof(bits));
+        bits &= magnitude;
+        largest = bits > largest ? bits : largest;
+    }
+    memcpy(&result, &largest, sizeof(result));
+    return result != result ? NAN : result;
+}
+
 /* Weighted gradient and hessian of the binary log-loss, from the raw score. */
 EBM_TARGET_CLONES
 static void ebm_log_loss_gradient_hessian(const double* y, const double* raw_score,
