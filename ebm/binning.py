@@ -12,7 +12,7 @@ import numpy as np
 
 from ._bags import map_threads
 from ._core._binning import bin_continuous
-from ._validation import RawColumn
+from ._validation import RawColumn, _object_missing_mask
 
 CONTINUOUS_TYPES = ("continuous", "quantile")
 FEATURE_TYPES = ("auto", "continuous", "quantile", "nominal", "ordinal")
@@ -224,10 +224,29 @@ def quantile_cuts(values, max_value_bins):
     return midpoint_cuts(unique[ends], unique[ends + 1])
 
 
+def _check_ordinal_levels(name, requested):
+    # A level must be a value that a cell can hold: not a container, and not a
+    # missing marker, which always goes to the missing bin.
+    cells = np.empty(len(requested), dtype=object)
+    for position, level in enumerate(requested):
+        if isinstance(level, (list, tuple, dict, set, frozenset, np.ndarray)):
+            raise TypeError(
+                f"feature_types entry for column {name!r} lists {level!r} at position "
+                f"{position} as an ordinal level, a {type(level).__name__}. Levels must be "
+                "strings, numbers or bools.")
+        cells[position] = level
+    for position in np.flatnonzero(_object_missing_mask(cells)):
+        raise ValueError(
+            f"feature_types entry for column {name!r} lists {requested[position]!r} at "
+            f"position {position} as an ordinal level, but None, NaN and pd.NA mark missing "
+            "values, which go to the missing bin without being listed. Remove it.")
+
+
 def _resolve_type(column, requested):
     if requested is None or (isinstance(requested, str) and requested == "auto"):
         return infer_feature_type(column), None
     if isinstance(requested, (list, tuple, np.ndarray)):
+        _check_ordinal_levels(column.name, requested)
         levels = [category_key(level) for level in requested]
         repeated = sorted({level for level in levels if levels.count(level) > 1})
         if repeated:
@@ -237,7 +256,8 @@ def _resolve_type(column, requested):
                 spellings = list(dict.fromkeys(
                     repr(level) for level in requested if category_key(level) == key))
                 if len(spellings) > 1:
-                    merged.append(f"{' and '.join(spellings)} are all the level {key!r}")
+                    listed = ", ".join(spellings[:-1]) + " and " + spellings[-1]
+                    merged.append(f"{listed} are one level, {key!r}")
             detail = f" ({'; '.join(merged)})" if merged else ""
             raise ValueError(
                 f"feature_types entry for column {column.name!r} lists the ordinal levels "

@@ -297,15 +297,33 @@ def test_ordinal_levels_from_feature_types():
     [
         (["a", "b", "b", "c"], r"levels \['b'\] more than once\. List each level once\."),
         (["a", 1, "1.0", 1.0],
-         r"levels \['1'\] more than once \(1 and 1\.0 are all the level '1'\)\. List"),
+         r"levels \['1'\] more than once \(1 and 1\.0 are one level, '1'\)\. List"),
         (["a", "1", "b", np.int64(1), "a"],
-         r"levels \['1', 'a'\] more than once \('1' and np\.int64\(1\) are all the level '1'\)"),
+         r"levels \['1', 'a'\] more than once \('1' and np\.int64\(1\) are one level, '1'\)"),
     ],
     ids=["same-string", "same-number", "string-and-number"],
 )
 def test_ordinal_levels_repeated_rejected(levels, message):
     with pytest.raises(ValueError, match=message):
         fit_and_bin(["a", "b"], feature_type=levels)
+
+
+def test_ordinal_levels_three_spellings_listed():
+    with pytest.raises(ValueError, match=r"\(1, '1' and 1\.0 are one level, '1'\)"):
+        fit_and_bin(["a", "b"], feature_type=[1, "1", 1.0])
+
+
+@pytest.mark.parametrize("level", [[1], {"a": 1}, (1, 2), np.array([1])],
+                         ids=["list", "dict", "tuple", "array"])
+def test_ordinal_level_container_rejected(level):
+    with pytest.raises(TypeError, match=r"at position 1 as an ordinal level, a \w+\. Levels"):
+        fit_and_bin(["a", "b"], feature_type=["a", level, "b"])
+
+
+@pytest.mark.parametrize("level", [None, float("nan"), pd.NA], ids=["None", "NaN", "NA"])
+def test_ordinal_level_missing_marker_rejected(level):
+    with pytest.raises(ValueError, match=r"at position 0 as an ordinal level, but None, NaN"):
+        fit_and_bin(["a", "b"], feature_type=[level, "a", "b"])
 
 
 def test_ordinal_levels_missing_a_value():
