@@ -190,3 +190,15 @@ def test_scatter_block_pairs_rejects_bad_input(block_rows, n_copies, bins, match
     with pytest.raises(ValueError, match=match):
         scatter_block_pairs(np.array(bins, dtype=np.uint16), np.ones((block_rows, 2)), 3,
                             n_copies)
+
+
+def test_scatter_block_pairs_rejects_none_and_huge_n_bins():
+    bins = np.zeros(4, dtype=np.uint16)
+    block = np.ones((4, 2))
+
+    with pytest.raises(TypeError):
+        scatter_block_pairs(None, block, 3)
+    with pytest.raises(TypeError):
+        scatter_block_pairs(bins, None, 3)
+    with pytest.raises(ValueError, match="n_bins must be from 1 to 65536"):
+        scatter_block_pairs(bins, block, 2 ** 62)

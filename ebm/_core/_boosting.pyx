@@ -1126,7 +1126,8 @@ def avx512_kernels_available():
     return bool(ebm_avx512_kernels_available())
 
 
-def scatter_block_pairs(const X_BINNED_C[::1] bins, const double[:, ::1] block_pairs,
+def scatter_block_pairs(const X_BINNED_C[::1] bins not None,
+                        const double[:, ::1] block_pairs not None,
                         Py_ssize_t n_bins, Py_ssize_t n_copies=1):
     """Sum a block of (gradient, hessian) pairs, repeated over the rows, per bin.
 
@@ -1160,8 +1161,8 @@ def scatter_block_pairs(const X_BINNED_C[::1] bins, const double[:, ::1] block_p
             f"got ({block_pairs.shape[0]}, {block_pairs.shape[1]}).")
     if n_copies != 1 and n_copies != 4:
         raise ValueError(f"n_copies must be 1 or 4; got {n_copies}.")
-    if n_bins <= 0:
-        raise ValueError(f"n_bins must be positive; got {n_bins}.")
+    if n_bins <= 0 or n_bins > 65536:
+        raise ValueError(f"n_bins must be from 1 to 65536 (bins are uint16); got {n_bins}.")
     cdef X_BINNED_C largest = 0
     # A loop without an early exit, which the compiler vectorises, so that the
     # check costs little beside the scatter that the benchmark times.
