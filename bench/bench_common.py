@@ -5,6 +5,7 @@ Linux only: the machine and memory values come from ``/proc``.
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -199,8 +200,11 @@ def print_worker_result(result):
 
 
 def positive_int(text):
-    """Parse a positive integer option; "1e6" is accepted as 1000000."""
-    value = int(float(text))
-    if value < 1:
+    """Parse a positive integer option; "1e6" is accepted as 1000000, "1.5" and "inf" are not."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}") from None
+    if not (math.isfinite(number) and number.is_integer() and number >= 1):
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+    return int(number)

@@ -59,6 +59,7 @@ Run from the repository root, with the extension built::
 """
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -95,7 +96,7 @@ IMPLEMENTED_BYTES = {
         ("update: odds read and written (float64)", 16),
         ("update: target (float64)", 8),
     ],
-    "squared error": [
+    "squared error, raw scores": [
         ("histogram: row index (int32)", 4),
         ("histogram: bin (uint16)", 2),
         ("histogram: gradient (float64)", 8),
@@ -108,6 +109,13 @@ IMPLEMENTED_BYTES = {
         ("gradients: gradient written (float64)", 8),
         ("gradients: hessian written (float64)", 8),
     ],
+    # A step inside a cyclic pass: the row's gradient takes the update in place
+    # and goes to the next term's histogram in the same pass.
+    "squared error, gradients": [
+        ("update: bin of the term (uint16)", 2),
+        ("update: bin of the next term (uint16)", 2),
+        ("update: gradient read and written (float64)", 16),
+    ],
 }
 
 # On a CPU with AVX-512 the fused pass reads 0/1 targets as bytes (see
@@ -116,10 +124,11 @@ if avx512_kernels_available():
     IMPLEMENTED_BYTES["log-loss, probability space"][3] = (
         "update: target (uint8, AVX-512 copy of the kernel)", 1)
 
-# In probability space, the step after the end of a cyclic pass runs its own
-# histogram pass (bin 2, odds 8, target 8). The update pass before it reads no
-# next bin, so the two cost 16 bytes more than a fused step.
-PASS_END_EXTRA_BYTES = 16
+# The step after the end of a cyclic pass runs its own histogram pass, and the
+# update pass before it reads no next bin. In probability space the histogram
+# pass reads bin 2, odds 8 and target 8: 16 bytes more than a fused step. On the
+# gradient path it reads bin 2 and gradient 8: 8 bytes more.
+PASS_END_EXTRA_BYTES = {"log-loss, probability space": 16, "squared error, gradients": 8}
 
 # Keyed by loss: the least a two-pass step needs, whichever path the core takes.
 COMPACT_BYTES = {
@@ -149,12 +158,18 @@ ONE_COPY_MIN_BINS = 256
 COPIES_MIN_ROWS_PER_BIN = 16
 SCATTER_BLOCK = 256
 
+# Bins are uint16, so a term has at most 2**16 of them.
+MAX_BINS = 2 ** 16
+
 # (loss, extra settings, path, key of IMPLEMENTED_BYTES or None when no bound applies)
 CASES = [
     ("log-loss", {"probability_space": 0}, "raw scores (probability_space=0)",
      "log-loss, raw scores"),
     ("log-loss", {}, "default (probability space)", "log-loss, probability space"),
-    ("squared error", {"bin_sums": 0}, "row passes (bin_sums=0)", "squared error"),
+    ("squared error", {"bin_sums": 0, "gradient_space": 0},
+     "raw scores (bin_sums=0, gradient_space=0)", "squared error, raw scores"),
+    ("squared error", {"bin_sums": 0}, "gradients, one pass (bin_sums=0)",
+     "squared error, gradients"),
     ("squared error", {}, "default (bin_sums=-1)", None),
 ]
 
@@ -233,6 +248,10 @@ def histogram_copies(n_bins, n_rows):
     return 1 if n_bins > ONE_COPY_MIN_BINS and n_rows < COPIES_MIN_ROWS_PER_BIN * n_bins else 4
 
 
+def copies_text(n_copies):
+    return "1 histogram copy" if n_copies == 1 else f"{n_copies} histogram copies"
+
+
 def time_scatter(X_binned, n_bins, repeats):
     """Return the best ns per row of a scatter-only pass over every term, and its copies.
 
@@ -266,8 +285,7 @@ def byte_count(table):
 def implemented_bytes(key, n_features):
     """Mean bytes per row-step of a path of the core, over a cyclic pass of n_features steps."""
     total = byte_count(IMPLEMENTED_BYTES[key])
-    if key == "log-loss, probability space":
-        total += PASS_END_EXTRA_BYTES / n_features
+    total += PASS_END_EXTRA_BYTES.get(key, 0) / n_features
     return total
 
 
@@ -284,7 +302,7 @@ def run(args):
         X_binned, _ = make_binned_data(n_rows, args.features, args.bins, "log-loss")
         scatter[n_rows] = time_scatter(X_binned, args.bins, args.repeats)
         print(f"{n_rows:,} rows, scatter alone: {scatter[n_rows][0]:.2f} ns per row "
-              f"({scatter[n_rows][1]} histogram copies)", file=sys.stderr, flush=True)
+              f"({copies_text(scatter[n_rows][1])})", file=sys.stderr, flush=True)
         for loss_name, extra_settings, path, bytes_key in CASES:
             X_binned, y = make_binned_data(n_rows, args.features, args.bins, loss_name)
             seconds, n_steps = time_boost_bag(X_binned, y, args.bins, loss_name, args.rounds,
@@ -326,11 +344,10 @@ def format_report(rows, read_bandwidth, copy_bandwidth, scatter, args):
     ]
     for key, table in IMPLEMENTED_BYTES.items():
         lines.append(f"- {key}, as implemented, {byte_count(table)} B: {describe_bytes(table)}")
-    lines.append(f"- log-loss, probability space: the last step of each cyclic pass moves "
-                 f"{PASS_END_EXTRA_BYTES} B more (a histogram pass of its own), so with "
-                 f"{args.features} terms a step moves "
-                 f"{implemented_bytes('log-loss, probability space', args.features):.0f} B "
-                 "on average")
+    for key, extra in PASS_END_EXTRA_BYTES.items():
+        lines.append(f"- {key}: the last step of each cyclic pass moves {extra} B more (a "
+                     f"histogram pass of its own), so with {args.features} terms a step moves "
+                     f"{implemented_bytes(key, args.features):.0f} B on average")
     for loss_name, table in COMPACT_BYTES.items():
         lines.append(f"- {loss_name}, compact, {byte_count(table)} B: {describe_bytes(table)}")
     lines += [
@@ -338,7 +355,9 @@ def format_report(rows, read_bandwidth, copy_bandwidth, scatter, args):
         f"Bounds are M rows/s per step: {max(read_bandwidth, copy_bandwidth) / 1e9:.1f} GB/s "
         "(the higher of the two bandwidths) / bytes per row-step. Squared error's default "
         "path may update per-bin sums instead of passing over the rows, so the bounds do "
-        "not apply to it and its share is n/a.",
+        "not apply to it and its share is n/a. It does so only with at least 8 x terms^2 "
+        f"steps ({8 * args.features ** 2} here); with fewer it takes the one-pass gradient "
+        "path.",
         "",
         "The scatter floor is the time per row of a pass that only adds (gradient, hessian) "
         "pairs to a histogram, through the core's own scatter, with the histogram copies "
@@ -348,8 +367,8 @@ def format_report(rows, read_bandwidth, copy_bandwidth, scatter, args):
         "",
     ]
     for n_rows, (scatter_ns, n_copies) in scatter.items():
-        lines.append(f"- scatter floor, {n_rows:,} rows, {args.bins} bins, {n_copies} "
-                     f"histogram copies: {scatter_ns:.2f} ns per row")
+        lines.append(f"- scatter floor, {n_rows:,} rows, {args.bins} bins, "
+                     f"{copies_text(n_copies)}: {scatter_ns:.2f} ns per row")
     lines += [
         "",
         "| rows | loss | path | steps | s | ns per row-step | M rows/s per step "
@@ -408,8 +427,14 @@ def main(argv=None):
         args.rows = [1_000_000] if args.quick else [100_000, 2_000_000]
     if args.rounds is None:
         args.rounds = 20
-    if args.bins < 3:
-        build_parser().error(f"--bins must be at least 3, got {args.bins}")
+    parser = build_parser()
+    if not 3 <= args.bins <= MAX_BINS:
+        parser.error(f"--bins must be from 3 to {MAX_BINS} (bins are stored as uint16), "
+                     f"got {args.bins}")
+    if args.markdown is not None:
+        markdown_directory = os.path.dirname(os.path.abspath(args.markdown))
+        if not os.path.isdir(markdown_directory):
+            parser.error(f"--markdown: directory {markdown_directory!r} not found")
     args.load_average = bench_common.load_average()
     report = run(args)
     print(report)
