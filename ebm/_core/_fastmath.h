@@ -140,10 +140,9 @@ EBM_ALWAYS_INLINE double ebm_log1p(double x) {
 #define EBM_TARGET_CLONES
 #endif
 
-/* Largest |values[i]|, or NaN when any value is NaN (0 for n = 0). With the
- * sign bit cleared, the bits of a double order as its magnitude, and every
- * NaN sorts above infinity, so an integer maximum gives both at once and
- * vectorises, where a floating-point maximum that must keep NaN does not. */
+/* Largest |values[i]| (0 for n = 0), or NaN when any value is NaN. Without the
+ * sign bit a double's bits order as its magnitude, with NaN above infinity, so
+ * an integer maximum finds both and vectorises. */
 EBM_TARGET_CLONES
 static double ebm_max_abs(const double* values, Py_ssize_t n) {
     const uint64_t magnitude = 0x7fffffffffffffffULL;
