@@ -556,6 +556,25 @@ def test_avx512_kernels_match_portable(monkeypatch, hi_sample, fast_params, inte
     assert len(models[0].term_features_) == X.shape[1] + interactions
 
 
+@pytest.mark.skipif(not avx512_kernels_available(),
+                    reason="this build or CPU has no AVX-512 kernels")
+@pytest.mark.parametrize("n_rows", [2999, 20000])
+def test_avx512_squared_kernel_matches_portable(monkeypatch, cps_data, fast_params, n_rows):
+    # Squared error's fused pass has an AVX-512 copy for rows of weight 1. It
+    # adds the same values to the same histogram copies in the same order, so
+    # the models must be equal bit for bit. With 2999 rows the bags' row counts
+    # are not multiples of 8. bin_sums=0 keeps the steps on passes over the rows.
+    X, _, y, _ = cps_data
+    X, y = X.iloc[:n_rows], y.iloc[:n_rows]
+    params = {**fast_params, "max_rounds": 200, "interactions": 3}
+    models, metrics = _fit_both_ways(
+        monkeypatch, ExplainableBoostingRegressor, X, y, None, params,
+        [{"avx512_kernels": 0, "bin_sums": 0}, {"avx512_kernels": -1, "bin_sums": 0}])
+    _assert_same_fit(models, metrics, atol=0.0)
+    np.testing.assert_array_equal(metrics[1], metrics[0])
+    assert len(models[0].term_features_) == X.shape[1] + 3
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("interactions", [0, 3])
 @pytest.mark.parametrize("local_bins", [-1, 0])

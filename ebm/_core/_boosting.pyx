@@ -119,7 +119,8 @@ cdef extern from "_squared.h" nogil:
     void ebm_squared_apply(const X_BINNED_C* bins, const X_BINNED_C* next_bins,
                            const ROW_C* rows, const double* update,
                            const double* sample_weight, Py_ssize_t n, Py_ssize_t next_n_bins,
-                           Py_ssize_t n_copies, double* gradients, double* sums)
+                           Py_ssize_t n_copies, int use_avx512, double* gradients,
+                           double* sums)
     double ebm_squared_apply_loss(const X_BINNED_C* bins, const ROW_C* rows,
                                   const double* update, const double* y,
                                   const double* sample_weight, Py_ssize_t n,
@@ -671,11 +672,11 @@ cdef void _apply(
             memset(s.paired_sums, 0, n_copies * next_n_bins * sizeof(double))
             ebm_squared_apply(feature_bins, X_binned + terms.feature[next_term] * n_samples,
                               kernel_rows, s.update, train_weights, s.n_train, next_n_bins,
-                              n_copies, s.gradients, s.paired_sums)
+                              n_copies, s.use_avx512, s.gradients, s.paired_sums)
             s.pending_term = next_term
         else:
             ebm_squared_apply(feature_bins, NULL, kernel_rows, s.update, train_weights,
-                              s.n_train, 0, 1, s.gradients, NULL)
+                              s.n_train, 0, 1, s.use_avx512, s.gradients, NULL)
         if s.n_val > 0:
             s.metric_total += ebm_squared_apply_loss(val_bins, kernel_val_rows, s.update,
                                                      s.y_val, s.weight_val, s.n_val, s.raw_val)
