@@ -67,7 +67,8 @@ import time
 import numpy as np
 
 import bench_common
-from ebm._core._boosting import avx512_kernels_available, boost_bag, scatter_block_pairs
+from ebm._core._boosting import (avx512_kernels_available, boost_bag, histogram_copies,
+                                 scatter_block_pairs)
 from ebm._core._losses import CyLogLoss, CySquaredError
 
 # Bytes that one training row moves in one step, per array and pass.
@@ -124,10 +125,9 @@ if avx512_kernels_available():
     IMPLEMENTED_BYTES["log-loss, probability space"][3] = (
         "update: target (uint8, AVX-512 copy of the kernel)", 1)
 
-# The step after the end of a cyclic pass runs its own histogram pass, and the
-# update pass before it reads no next bin. In probability space the histogram
-# pass reads bin 2, odds 8 and target 8: 16 bytes more than a fused step. On the
-# gradient path it reads bin 2 and gradient 8: 8 bytes more.
+# Extra bytes of the step after a cyclic pass ends: it runs its own histogram
+# pass (bin 2 plus odds 8 and target 8, or gradient 8), and the pass before it
+# reads no next bin (-2).
 PASS_END_EXTRA_BYTES = {"log-loss, probability space": 16, "squared error, gradients": 8}
 
 # Keyed by loss: the least a two-pass step needs, whichever path the core takes.
@@ -152,10 +152,7 @@ COMPACT_BYTES = {
 
 SEED = 0
 
-# The core's rule for histogram copies (ebm/_core/_boosting.pyx), and the rows
-# of the block of pairs that the scatter-only pass repeats.
-ONE_COPY_MIN_BINS = 256
-COPIES_MIN_ROWS_PER_BIN = 16
+# Rows of the block of pairs that the scatter-only pass repeats.
 SCATTER_BLOCK = 256
 
 # Bins are uint16, so a term has at most 2**16 of them.
@@ -243,11 +240,6 @@ def time_boost_bag(X_binned, y, n_bins, loss_name, rounds, extra_settings, repea
     return best, n_steps
 
 
-def histogram_copies(n_bins, n_rows):
-    """Histogram copies of a main term's pass, by the rule of _histogram_copies in the core."""
-    return 1 if n_bins > ONE_COPY_MIN_BINS and n_rows < COPIES_MIN_ROWS_PER_BIN * n_bins else 4
-
-
 def copies_text(n_copies):
     return "1 histogram copy" if n_copies == 1 else f"{n_copies} histogram copies"
 
@@ -255,10 +247,8 @@ def copies_text(n_copies):
 def time_scatter(X_binned, n_bins, repeats):
     """Return the best ns per row of a scatter-only pass over every term, and its copies.
 
-    Each pass adds a block of SCATTER_BLOCK (gradient, hessian) pairs, repeated
-    over the rows, to the bins of one term, through the scatter of the core's
-    histogram passes. The block stays in the cache and no arithmetic makes the
-    pairs, so this is what a step costs at least while it builds a histogram.
+    Each pass adds a cached block of (gradient, hessian) pairs to the bins of one
+    term through the core's scatter, with the copies the core picks.
     """
     n_features, n_rows = X_binned.shape
     n_copies = histogram_copies(n_bins, n_rows)

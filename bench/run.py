@@ -484,7 +484,7 @@ def build_parser():
                         "compares the time per step (default: each library's defaults)")
     parser.add_argument("--outer-bags", type=bench_common.positive_int, default=None,
                         metavar="K",
-                        help="outer_bags of ebm and InterpretML (default: their default, 14)")
+                        help="outer_bags of ebm and InterpretML (default: 14, as both libraries)")
     parser.add_argument("--quick", action="store_true",
                         help=f"run {' and '.join(QUICK_DATASETS)} on {QUICK_MAX_ROWS:,}-row "
                         "samples with 1 repeat, in a few minutes, unless --datasets, "

@@ -560,10 +560,9 @@ def test_avx512_kernels_match_portable(monkeypatch, hi_sample, fast_params, inte
                     reason="this build or CPU has no AVX-512 kernels")
 @pytest.mark.parametrize("n_rows", [2999, 20000])
 def test_avx512_squared_kernel_matches_portable(monkeypatch, cps_data, fast_params, n_rows):
-    # Squared error's fused pass has an AVX-512 copy for rows of weight 1. It
-    # adds the same values to the same histogram copies in the same order, so
-    # the models must be equal bit for bit. With 2999 rows the bags' row counts
-    # are not multiples of 8. bin_sums=0 keeps the steps on passes over the rows.
+    # The AVX-512 copy of squared error's pass must give the same model bit for
+    # bit. 2999 rows leave bags whose row counts are not multiples of 8, and
+    # bin_sums=0 keeps every step on a pass over the rows.
     X, _, y, _ = cps_data
     X, y = X.iloc[:n_rows], y.iloc[:n_rows]
     params = {**fast_params, "max_rounds": 200, "interactions": 3}

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ebm._core._boosting import scatter_block_pairs
+from ebm._core._boosting import histogram_copies, scatter_block_pairs
 from ebm._core._histogram import bin_weight_sums, histogram
 
 
@@ -200,5 +200,15 @@ def test_scatter_block_pairs_rejects_none():
         scatter_block_pairs(None, block, 3)
     with pytest.raises(TypeError):
         scatter_block_pairs(bins, None, 3)
+
+
+def test_scatter_block_pairs_rejects_huge_n_bins():
     with pytest.raises(ValueError, match="n_bins must be from 1 to 65536"):
-        scatter_block_pairs(bins, block, 2 ** 62)
+        scatter_block_pairs(np.zeros(4, dtype=np.uint16), np.ones((4, 2)), 2 ** 62)
+
+
+@pytest.mark.parametrize("n_bins, n_rows, expected",
+                         [(256, 100, 4), (257, 100, 1), (257, 16 * 257, 4), (4356, 222_594, 4)])
+def test_histogram_copies_follow_core_rule(n_bins, n_rows, expected):
+    # Terms of more than 256 bins get one copy unless they have 16 rows per bin.
+    assert histogram_copies(n_bins, n_rows) == expected

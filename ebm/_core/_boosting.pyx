@@ -1127,6 +1127,11 @@ def avx512_kernels_available():
     return bool(ebm_avx512_kernels_available())
 
 
+def histogram_copies(Py_ssize_t n_bins, Py_ssize_t n_rows):
+    """Return the number of interleaved histogram copies a pass uses for a term."""
+    return _histogram_copies(n_bins, n_rows)
+
+
 def scatter_block_pairs(const X_BINNED_C[::1] bins not None,
                         const double[:, ::1] block_pairs not None,
                         Py_ssize_t n_bins, Py_ssize_t n_copies=1):

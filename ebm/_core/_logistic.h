@@ -231,12 +231,11 @@ static double ebm_logistic_log_product_portable(const uint16_t* bins, const int3
 }
 
 #ifdef EBM_HAS_AVX512_KERNELS
-/* Eight values of e^u - 1, for the rows of bins[0] to bins[7]. */
-EBM_AVX512 EBM_ALWAYS_INLINE __m512d ebm_load_expm1_8(const uint16_t* bins,
-                                                      const double* expm1_update) {
-    return _mm512_set_pd(expm1_update[bins[7]], expm1_update[bins[6]], expm1_update[bins[5]],
-                         expm1_update[bins[4]], expm1_update[bins[3]], expm1_update[bins[2]],
-                         expm1_update[bins[1]], expm1_update[bins[0]]);
+/* table[bins[0]] to table[bins[7]] as one vector, from eight scalar loads. */
+EBM_AVX512 EBM_ALWAYS_INLINE __m512d ebm_load_by_bin_8(const uint16_t* bins,
+                                                       const double* table) {
+    return _mm512_set_pd(table[bins[7]], table[bins[6]], table[bins[5]], table[bins[4]],
+                         table[bins[3]], table[bins[2]], table[bins[1]], table[bins[0]]);
 }
 
 /* AVX-512 copy of ebm_logistic_log_product_body, rows NULL. Row i still
@@ -257,7 +256,7 @@ EBM_AVX512 static double ebm_logistic_log_product_avx512(const uint16_t* bins,
         count = n - start < EBM_LOGISTIC_BLOCK ? n - start : EBM_LOGISTIC_BLOCK;
         full = count - count % 8;
         for (i = 0; i < full; i += 8) {
-            __m512d e = ebm_load_expm1_8(b + i, expm1_update);
+            __m512d e = ebm_load_by_bin_8(b + i, expm1_update);
             __m512d pv = _mm512_loadu_pd(p + i);
             __m512d d = _mm512_fmadd_pd(pv, e, one);
             product = _mm256_mul_pd(product, _mm512_castpd512_pd256(d));
@@ -370,11 +369,9 @@ EBM_ALWAYS_INLINE void ebm_scatter_pairs(const uint16_t* bins, const int32_t* ro
     }
 }
 
-/* Add block_pairs[i % block] to the bin of row i, for the n contiguous rows
- * of bins, with the copies of ebm_scatter_pairs. This is the scatter of a
- * histogram pass without the arithmetic that makes the pairs, whose block
- * stays in the cache: bench/kernel.py times it as the floor of a step.
- * block must be a positive multiple of 4. */
+/* Add block_pairs[i % block] to the bin of row i, with the copies of
+ * ebm_scatter_pairs. block must be a positive multiple of 4. bench/kernel.py
+ * times this as a histogram pass without the arithmetic. */
 EBM_TARGET_CLONES
 static void ebm_scatter_block_pairs(const uint16_t* bins, const double* block_pairs,
                                     Py_ssize_t block, Py_ssize_t n, Py_ssize_t n_bins,
@@ -546,7 +543,7 @@ EBM_AVX512 static void ebm_logistic_apply_histogram_avx512(
         copy[c] = n_copies == 1 ? sums : sums + 2 * c * next_n_bins;
     }
     for (i = 0; i < full; i += 8) {
-        __m512d e = ebm_load_expm1_8(bins + i, expm1_update);
+        __m512d e = ebm_load_by_bin_8(bins + i, expm1_update);
         __m512d o = _mm512_loadu_pd(odds + i);
         /* Byte targets of 0 and 1 convert exactly to the doubles in y. */
         __m512d target = y_bits != NULL

@@ -84,13 +84,9 @@ EBM_ALWAYS_INLINE void ebm_squared_apply_body(const uint16_t* bins, const uint16
 }
 
 #ifdef EBM_HAS_AVX512_KERNELS
-/* AVX-512 copy of ebm_squared_apply_body for contiguous rows of weight 1 with
- * a next term. It loads the update of eight rows with the scalar loads of
- * ebm_load_expm1_8 into a vector, adds it to their gradients and, while the
- * next eight rows load, adds the previous eight gradients to their bins. Row i
- * goes to copy i % 4 and the last n % 4 rows to the first copy, as in the
- * portable kernel, and g + u rounds the same either way, so the sums are
- * bitwise equal. */
+/* AVX-512 copy of ebm_squared_apply_body for contiguous rows of weight 1 with a
+ * next term. Each iteration updates eight gradients and scatters the previous
+ * eight, to the copies the portable kernel uses, so the sums are bitwise equal. */
 EBM_AVX512 static void ebm_squared_apply_avx512(const uint16_t* bins, const uint16_t* next_bins,
                                                 const double* update, Py_ssize_t n,
                                                 Py_ssize_t next_n_bins, Py_ssize_t n_copies,
@@ -103,7 +99,7 @@ EBM_AVX512 static void ebm_squared_apply_avx512(const uint16_t* bins, const uint
         copy[c] = n_copies == 1 ? sums : sums + c * next_n_bins;
     }
     for (i = 0; i < full; i += 8) {
-        __m512d u = ebm_load_expm1_8(bins + i, update);
+        __m512d u = ebm_load_by_bin_8(bins + i, update);
         __m512d gradient = _mm512_add_pd(_mm512_loadu_pd(gradients + i), u);
         _mm512_storeu_pd(gradients + i, gradient);
         if (i > 0) {
