@@ -321,14 +321,20 @@ def class_codes(y):
     return classes, codes.ravel()
 
 
+# Largest total of sample_weight, an estimate that leaves the fit's weighted
+# sums of losses room below the float64 limit of about 1.8e308.
+MAX_WEIGHT_TOTAL = 1e300
+
+
 def check_sample_weight(sample_weight, n_samples):
     """Return sample weights as float64, all ones when None.
 
     Raises
     ------
     ValueError
-        When the length differs from X's, a weight is negative, NaN or
-        infinite, or all weights are 0.
+        When the length differs from X's, a weight is negative, NaN,
+        infinite or subnormal, all weights are 0, or their sum is above
+        ``MAX_WEIGHT_TOTAL``.
     """
     if sample_weight is None:
         return np.ones(n_samples, dtype=np.float64)
@@ -352,6 +358,24 @@ def check_sample_weight(sample_weight, n_samples):
             f"at row {first} ({float(weights[first])!r}); weights must be finite and >= 0.")
     if not (weights > 0).any():
         raise ValueError("sample_weight is zero for every sample; at least one must be positive.")
+    # The fit multiplies weights by gradients and losses and then sums the
+    # products. Subnormal weights lose their precision in the products, and
+    # totals near the float64 limit overflow in the sums.
+    subnormal = (weights > 0) & (weights < np.finfo(np.float64).tiny)
+    if subnormal.any():
+        first = int(np.flatnonzero(subnormal)[0])
+        count = int(subnormal.sum())
+        raise ValueError(
+            f"sample_weight is subnormal (positive but below {float(np.finfo(np.float64).tiny)!r})"
+            f" in {count} row{'s' if count != 1 else ''}, the first at row {first} "
+            f"({float(weights[first])!r}); such weights lose their precision when multiplied. "
+            "Multiply every weight by the same factor, e.g. divide them by their maximum.")
+    total = float(np.sum(weights))
+    if not total <= MAX_WEIGHT_TOTAL:
+        raise ValueError(
+            f"sample_weight sums to {total!r}, above {MAX_WEIGHT_TOTAL!r}, so the weighted sums "
+            "of the fit would overflow. Multiply every weight by the same factor, e.g. divide "
+            "them by their maximum.")
     return weights
 
 

@@ -259,9 +259,11 @@ def _resolve_type(column, requested):
                     listed = ", ".join(spellings[:-1]) + " and " + spellings[-1]
                     merged.append(f"{listed} are one level, {key!r}")
             detail = f" ({'; '.join(merged)})" if merged else ""
+            listed = (f"level {repeated[0]!r}" if len(repeated) == 1
+                      else f"levels {repeated}")
             raise ValueError(
-                f"feature_types entry for column {column.name!r} lists the ordinal levels "
-                f"{repeated} more than once{detail}. List each level once.")
+                f"feature_types entry for column {column.name!r} lists the ordinal {listed} "
+                f"more than once{detail}. List each level once.")
         return "ordinal", levels
     if not isinstance(requested, str) or requested not in FEATURE_TYPES:
         raise ValueError(
@@ -270,6 +272,20 @@ def _resolve_type(column, requested):
     if requested in CONTINUOUS_TYPES:
         return "continuous", None
     return requested, None
+
+
+def _continuous_values(column, problem, fix):
+    # Return the column's values as float64, or raise ValueError at the first
+    # text that does not parse as a number.
+    if column.kind == "numeric":
+        return column.values
+    values, failed = _parse_object_floats(column.values)
+    if failed.any():
+        first = int(np.flatnonzero(failed)[0])
+        raise ValueError(
+            f"{problem} row {first} contains {column.values[first]!r}, which is not a number. "
+            f"{fix}")
+    return values
 
 
 def fit_feature_bins(column, requested_type, max_bins):
@@ -290,16 +306,9 @@ def fit_feature_bins(column, requested_type, max_bins):
     """
     feature_type, levels = _resolve_type(column, requested_type)
     if feature_type == "continuous":
-        if column.kind == "numeric":
-            values = column.values
-        else:
-            values, failed = _parse_object_floats(column.values)
-            if failed.any():
-                first = int(np.flatnonzero(failed)[0])
-                raise ValueError(
-                    f"Column {column.name!r} is continuous but row {first} contains "
-                    f"{column.values[first]!r}, which is not a number. Clean the column or "
-                    "declare it 'nominal' in feature_types.")
+        values = _continuous_values(
+            column, f"Column {column.name!r} is continuous but",
+            "Clean the column or declare it 'nominal' in feature_types.")
         present = values[~np.isnan(values)]
         return FeatureBins(column.name, "continuous", cuts=quantile_cuts(present, max_bins - 2))
 
@@ -345,18 +354,21 @@ def bin_column(column, feature_bins):
     Returns
     -------
     ndarray of shape (n_samples,), dtype uint16
+
+    Raises
+    ------
+    ValueError
+        If a continuous feature's column contains text that is not a number.
+        Categories unseen at fit go to the unseen bin, but such text is a
+        data error, as it is at fit.
     """
     unseen_bin = feature_bins.n_bins - 1
     if feature_bins.feature_type == "continuous":
-        if column.kind == "numeric":
-            values = column.values
-            failed = np.zeros(len(values), dtype=bool)
-        else:
-            values, failed = _parse_object_floats(column.values)
-        binned = bin_continuous(np.ascontiguousarray(values, dtype=np.float64),
-                                np.ascontiguousarray(feature_bins.cuts, dtype=np.float64))
-        binned[failed] = unseen_bin
-        return binned
+        values = _continuous_values(
+            column, f"Column {column.name!r} was continuous at fit, but",
+            "Clean the column, or refit with the column declared 'nominal' in feature_types.")
+        return bin_continuous(np.ascontiguousarray(values, dtype=np.float64),
+                              np.ascontiguousarray(feature_bins.cuts, dtype=np.float64))
 
     if column.kind == "numeric":
         distinct, inverse = np.unique(column.values, return_inverse=True)

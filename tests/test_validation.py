@@ -208,6 +208,14 @@ CASES = [
          sample_weight=np.zeros(N_SAMPLES)),
     Case("weight-strings", ValueError, "sample_weight must hold numbers.*'x'",
          sample_weight=np.array(["x"] * N_SAMPLES)),
+    Case("weight-subnormal", ValueError,
+         r"sample_weight is subnormal \(positive but below 2\.2250738585072014e-308\) in 1 row, "
+         r"the first at row 5 \(5e-324\); .* divide them by their maximum",
+         sample_weight=with_value(np.ones(N_SAMPLES), 5, 5e-324)),
+    Case("weight-total-overflow", ValueError,
+         r"sample_weight sums to 4e\+305, above 1e\+300, so the weighted sums of the fit would "
+         r"overflow\. Multiply every weight",
+         sample_weight=np.full(N_SAMPLES, 1e304)),
 
     # X.
     Case("datetime-pandas", TypeError, r"Column 'num' has dtype datetime64.*cannot bin",
@@ -298,6 +306,11 @@ CASES = [
          predict_X=replace_column(FRAME, "num", pd.date_range("2020", periods=N_SAMPLES))),
     Case("predict-regressor-missing", ValueError, r"missing \['num'\]",
          y=TARGET, estimator=REGRESSOR, predict_X=FRAME.drop(columns=["num"])),
+    Case("predict-text-in-continuous", ValueError,
+         r"Column 'num' was continuous at fit, but row 3 contains 'n/a', which is not a "
+         r"number\. Clean the column, or refit with the column declared 'nominal'",
+         predict_X=replace_column(FRAME, "num",
+                                  with_value(FRAME["num"].astype(object), 3, "n/a"))),
 ]
 
 ALL_CASES = (parameter_cases(ExplainableBoostingClassifier)
