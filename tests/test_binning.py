@@ -1,5 +1,7 @@
 """Tests of ``ebm.binning``: feature types, cut points, categories and X -> X_binned."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 from ebm import binning
 from ebm._bags import map_threads
 from ebm.binning import (bin_column, bin_columns, bins_attribute, category_key,
-                         fit_feature_bins, midpoint_cuts, quantile_cuts)
+                         fit_feature_bins, midpoint_cuts, quantile_cuts, unique_counts)
 from ebm._core._binning import bin_continuous
 from ebm._validation import to_columns
 
@@ -64,6 +66,33 @@ def test_no_empty_value_bin(values, max_value_bins):
 
     value_bins = np.searchsorted(cuts, values, side="right")
     assert set(value_bins.tolist()) == set(range(len(cuts) + 1))
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 300), elements=st.one_of(
+    st.integers(-2 ** 25, 2 ** 25).map(float),
+    st.floats(-1e6, 1e6, width=32, allow_nan=False, allow_infinity=False),
+    st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False))))
+def test_unique_counts_matches_numpy(values):
+    # Integers above 2 ** 24 and most float64 values do not round-trip
+    # through float32, so both the float32 and the float64 sort run.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unique, counts = unique_counts(values)
+    expected_unique, expected_counts = np.unique(values, return_counts=True)
+
+    assert unique.dtype == np.float64
+    np.testing.assert_array_equal(unique, expected_unique)
+    np.testing.assert_array_equal(counts, expected_counts)
+
+
+def test_unique_counts_keeps_float64_values_apart():
+    # 1 + 2 ** -30 rounds to 1.0 in float32, so a float32 sort would merge them.
+    values = np.array([1.0 + 2.0 ** -30, 1.0, 1.0])
+
+    unique, counts = unique_counts(values)
+
+    np.testing.assert_array_equal(unique, [1.0, 1.0 + 2.0 ** -30])
+    np.testing.assert_array_equal(counts, [2, 1])
 
 
 def test_few_unique_values_get_one_bin_each():
@@ -184,7 +213,7 @@ def test_unseen_values_in_last_bin(train, test, feature_type):
 
 
 def test_text_in_continuous_column_rejected_at_predict():
-    # Numbers as strings make a continuous feature; text there at predict is
+    # Numbers as strings make a continuous feature. Text there at predict is
     # a data error, as at fit, not an unseen category.
     with pytest.raises(ValueError, match=r"Column 'x' was continuous at fit, but row 1 "
                                          r"contains 'abc', which is not a number"):
