@@ -121,10 +121,17 @@ def category_codes(values):
     return codes, list(key_index)
 
 
+def _parse_keys(keys):
+    # _parse_floats of category keys. The keys of bools, "True" and "False",
+    # are 1 and 0, as bools are in a numeric column.
+    bools = {"True": True, "False": False}
+    return _parse_floats(np.array([bools.get(key, key) for key in keys], dtype=object))
+
+
 def _parse_object_floats(values):
     # _parse_floats over the distinct keys only, broadcast back to the rows.
     codes, keys = category_codes(values)
-    numbers, failed = _parse_floats(np.array(keys, dtype=object))
+    numbers, failed = _parse_keys(keys)
     result = np.full(len(values), np.nan)
     failed_rows = np.zeros(len(values), dtype=bool)
     present = codes >= 0
@@ -146,7 +153,7 @@ def infer_feature_type(column):
     if column.kind == "numeric":
         return "continuous"
     codes, keys = category_codes(column.values)
-    _, failed = _parse_floats(np.array(keys, dtype=object))
+    _, failed = _parse_keys(keys)
     return "nominal" if failed.any() or len(keys) == 0 else "continuous"
 
 

@@ -212,6 +212,17 @@ def test_unseen_values_in_last_bin(train, test, feature_type):
     assert bins[1] != feature_bins.n_bins - 1
 
 
+def test_bools_with_missing_at_predict_bin_as_numbers():
+    # A bool column is continuous with values 0 and 1. With a None at predict
+    # it arrives as an object column, which must bin the same way.
+    feature_bins, bins = fit_and_bin([True, False, True], test=[True, None, False], dtype=object)
+    bool_bins, expected = fit_and_bin([True, False, True], test=[True, True, False])
+
+    assert feature_bins.feature_type == "continuous"
+    np.testing.assert_array_equal(bins, [expected[0], 0, expected[2]])
+    np.testing.assert_array_equal(feature_bins.cuts, bool_bins.cuts)
+
+
 def test_text_in_continuous_column_rejected_at_predict():
     # Numbers as strings make a continuous feature. Text there at predict is
     # a data error, as at fit, not an unseen category.
@@ -268,6 +279,8 @@ def test_bin_columns_layout():
     ([1, pd.NA], "Int64", "continuous"),
     ([True, False], None, "continuous"),
     ([True, pd.NA], "boolean", "continuous"),
+    ([True, False, None], object, "continuous"),
+    ([True, "2.5"], object, "continuous"),
     (["1", "2.5", None, "-3e2"], object, "continuous"),
     (["1", "2.5", "x"], object, "nominal"),
     (["1", "2"], "string", "continuous"),
