@@ -379,6 +379,15 @@ def check_sample_weight(sample_weight, n_samples):
     return weights
 
 
+def _check_column_order(input_names, feature_names_in):
+    if list(input_names) != list(feature_names_in):
+        first = next(i for i, (a, b) in enumerate(zip(input_names, feature_names_in)) if a != b)
+        raise ValueError(
+            f"X's columns are in a different order than in fit: position {first} contains "
+            f"{input_names[first]!r} where {feature_names_in[first]!r} was expected. "
+            f"Reorder them, e.g. X[{list(feature_names_in)!r}].")
+
+
 def match_columns(columns, input_names, feature_names_in, fitted_with_names,
                   estimator_name="the model"):
     """Check the columns passed to predict against the fitted features.
@@ -389,7 +398,10 @@ def match_columns(columns, input_names, feature_names_in, fitted_with_names,
     ------
     ValueError
         When the column count differs, or X has names and a fitted column is
-        missing, an unknown column is present or the order differs.
+        missing, an unknown column is present or the order differs. A model
+        fitted on an array checks the order of names only when X has the
+        same names as ``feature_names_in``, and otherwise warns that the
+        columns are matched by position.
     """
     n_expected = len(feature_names_in)
     if input_names is not None and fitted_with_names:
@@ -399,13 +411,17 @@ def match_columns(columns, input_names, feature_names_in, fitted_with_names,
             raise ValueError(
                 f"X's columns do not match the fitted features: missing {missing}, "
                 f"unexpected {extra}. Pass the columns used in fit: {list(feature_names_in)}.")
-        if list(input_names) != list(feature_names_in):
-            first = next(i for i, (a, b) in enumerate(zip(input_names, feature_names_in))
-                         if a != b)
-            raise ValueError(
-                f"X's columns are in a different order than in fit: position {first} contains "
-                f"{input_names[first]!r} where {feature_names_in[first]!r} was expected. "
-                f"Reorder them, e.g. X[{list(feature_names_in)!r}].")
+        _check_column_order(input_names, feature_names_in)
+    if input_names is not None and not fitted_with_names:
+        if sorted(input_names) == sorted(feature_names_in):
+            # X has every fitted name (from feature_names, or the defaults), so
+            # its order can be checked against them.
+            _check_column_order(input_names, feature_names_in)
+        elif len(columns) == n_expected:
+            warnings.warn(
+                f"X has column names {list(input_names)}, but the model was fitted on an "
+                f"array without names, with features {list(feature_names_in)}; X's columns "
+                "are matched by position.", UserWarning, stacklevel=4)
     if len(columns) != n_expected:
         raise ValueError(
             f"X has {len(columns)} features, but {estimator_name} is expecting {n_expected} "

@@ -2,12 +2,14 @@
 sample weights and end-to-end scores on real data."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
 from sklearn.base import clone
+from sklearn.datasets import load_diabetes
 from sklearn.metrics import roc_auc_score, root_mean_squared_error
 
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
@@ -503,6 +505,37 @@ def test_array_after_frame_warns(hi_sample, fast_params):
 
     with pytest.warns(UserWarning, match="X has no column names"):
         model.predict(numeric.to_numpy())
+
+
+def test_reordered_names_after_array_fit_rejected(fast_params):
+    X, y = load_diabetes(return_X_y=True)
+    model = ExplainableBoostingRegressor(feature_names=[f"x{i}" for i in range(10)],
+                                         **fast_params).fit(X, y)
+    reordered = pd.DataFrame(X[:, ::-1], columns=[f"x{i}" for i in range(9, -1, -1)])
+
+    with pytest.raises(ValueError, match="position 0 contains 'x9' where 'x0' was expected"):
+        model.predict(reordered)
+
+
+def test_same_names_after_array_fit_accepted(fast_params):
+    X, y = load_diabetes(return_X_y=True)
+    model = ExplainableBoostingRegressor(**fast_params).fit(X, y)
+    frame = pd.DataFrame(X, columns=list(model.feature_names_in_))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(model.predict(frame), model.predict(X))
+
+
+def test_other_names_after_array_fit_warn(fast_params):
+    X, y = load_diabetes(return_X_y=True)
+    model = ExplainableBoostingRegressor(**fast_params).fit(X, y)
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(10)])
+
+    with pytest.warns(UserWarning, match=r"X has column names \['c0', .* fitted on an array "
+                                         r"without names.* matched by position"):
+        predictions = model.predict(frame)
+    np.testing.assert_array_equal(predictions, model.predict(X))
 
 
 def test_huge_regression_target_rejected():
