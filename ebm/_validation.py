@@ -87,6 +87,10 @@ def _reject_unbinnable_objects(name, values, missing):
         raise TypeError(
             f"Column {name!r} contains the {type(values[row]).__name__} {values[row]!r} at row "
             f"{row}, which ebm cannot bin. Convert each value to a number or a string first.")
+    if any(issubclass(value_type, (complex, np.complexfloating)) for value_type in value_types):
+        row = next(int(row) for row in np.flatnonzero(~missing)
+                   if isinstance(values[row], (complex, np.complexfloating)))
+        _reject_complex(name, f" ({values[row]!r} at row {row})")
     if not any(_is_datetime_type(value_type) for value_type in value_types):
         return
     row = next(int(row) for row in np.flatnonzero(~missing) if _is_datetime_type(type(values[row])))
@@ -95,6 +99,12 @@ def _reject_unbinnable_objects(name, values, missing):
         "cannot bin. Convert the column to numbers first, for example seconds since an epoch "
         "with (df[col] - pd.Timestamp('1970-01-01')) // pd.Timedelta('1s'), or to strings "
         "to treat it as a category.")
+
+
+def _reject_complex(name, detail=""):
+    raise TypeError(
+        f"Column {name!r} contains complex numbers{detail}, which ebm cannot bin. Split them "
+        "into a column of real parts and a column of imaginary parts.")
 
 
 def _reject_datetime(name, dtype_text):
@@ -114,6 +124,8 @@ def _column_from_series(name, series):
     if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
             or isinstance(dtype, pd.PeriodDtype)):
         _reject_datetime(name, str(dtype))
+    if pd.api.types.is_complex_dtype(dtype):
+        _reject_complex(name)
     if pd.api.types.is_bool_dtype(dtype):
         # Bools are the numbers 0 and 1, as in InterpretML, so a column given as
         # bools in fit and as 0/1 in predict (or the reverse) bins the same way.
@@ -128,7 +140,7 @@ def _column_from_array(name, values):
     if values.dtype.kind in "mM":
         _reject_datetime(name, str(values.dtype))
     if values.dtype.kind == "c":
-        raise TypeError(f"Column {name!r} contains complex numbers, which ebm cannot bin. Split them into real and imaginary columns.")
+        _reject_complex(name)
     return RawColumn(name, "object", _normalise_object(name, values))
 
 

@@ -229,6 +229,13 @@ CASES = [
          X=np.arange(N_SAMPLES).astype("datetime64[D]").reshape(-1, 1)),
     Case("complex-numpy", TypeError, "contains complex numbers",
          X=(ARRAY + 1j).astype(complex)),
+    Case("complex-frame", TypeError,
+         r"Column 'num' contains complex numbers, which ebm cannot bin\. Split them into a "
+         r"column of real parts",
+         X=replace_column(FRAME, "num", FRAME["num"] + 1j)),
+    Case("complex-object", TypeError,
+         r"Column 'cat' contains complex numbers \(\(1\+2j\) at row 4\), which ebm cannot",
+         X=replace_column(FRAME, "cat", with_value(FRAME["cat"], 4, 1 + 2j, dtype=object))),
     Case("sparse", TypeError, "Sparse X is not supported",
          X=scipy.sparse.csr_matrix(ARRAY)),
     Case("X-1d", ValueError, r"X must be 2-dimensional .* got an array of shape \(40,\)",
