@@ -20,7 +20,10 @@ class RawColumn:
 
     ``values`` is a float64 array when ``kind`` is "numeric" (NaN marks missing;
     bools become 0 and 1) and an object array otherwise (None marks missing). ``categories`` and
-    ``ordered`` come from a pandas ``category`` dtype.
+    ``ordered`` come from a pandas ``category`` dtype. ``narrow_dtype`` is float32
+    or float16 for numeric values that came in that dtype, whose category keys
+    are their shortest form at that precision (0.1, not 0.10000000149011612),
+    and None otherwise.
     """
 
     name: str
@@ -28,6 +31,15 @@ class RawColumn:
     values: np.ndarray
     categories: list = None
     ordered: bool = False
+    narrow_dtype: np.dtype = None
+
+
+def _narrow_dtype(dtype):
+    # float32 or float16 for those dtypes (pandas' Float32 included), else None.
+    numpy_dtype = getattr(dtype, "numpy_dtype", dtype)
+    if isinstance(numpy_dtype, np.dtype) and numpy_dtype in (np.float32, np.float16):
+        return numpy_dtype
+    return None
 
 
 def _is_dataframe(X):
@@ -132,7 +144,7 @@ def _column_from_series(name, series):
         return RawColumn(name, "numeric", series.to_numpy(dtype=np.float64, na_value=np.nan))
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        return RawColumn(name, "numeric", values)
+        return RawColumn(name, "numeric", values, narrow_dtype=_narrow_dtype(dtype))
     return RawColumn(name, "object", _normalise_object(name, series.to_numpy(dtype=object)))
 
 
@@ -191,7 +203,9 @@ def to_columns(X, n_threads=1):
     names = default_feature_names(array.shape[1])
     if array.dtype.kind in "biuf":
         by_column = _numeric_columns(array, n_threads)
-        columns = [RawColumn(name, "numeric", by_column[i]) for i, name in enumerate(names)]
+        narrow = _narrow_dtype(array.dtype)
+        columns = [RawColumn(name, "numeric", by_column[i], narrow_dtype=narrow)
+                   for i, name in enumerate(names)]
     else:
         columns = [_column_from_array(names[i], array[:, i]) for i in range(array.shape[1])]
     return columns, None, array.shape[0]

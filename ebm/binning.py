@@ -59,13 +59,18 @@ def category_key(value):
     The same rule applies in fit and in predict. Bools become "False" or
     "True". Numbers with an integral value become their integer digits, so 1,
     1.0 and ``np.int64(1)`` all become "1". Other numbers become
-    ``repr(float(value))`` and everything else ``str(value)``. The string "1"
-    therefore joins the number 1, but the string "1.0" is a category of its own.
+    ``repr(float(value))``, where a float32 or float16 value first becomes its
+    shortest digits at its own precision, so ``np.float32(0.1)`` joins 0.1.
+    Everything else becomes ``str(value)``. The string "1" therefore joins the
+    number 1, but the string "1.0" is a category of its own.
     """
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, numbers.Integral):
         return str(int(value))
+    if isinstance(value, (np.float32, np.float16)):
+        # The shortest digits that give back the value at its own precision.
+        value = float(str(value))
     if isinstance(value, numbers.Real):
         number = float(value)
         if number.is_integer():
@@ -122,7 +127,7 @@ def category_codes(values):
 
 
 def _parse_keys(keys):
-    # _parse_floats of category keys. The keys of bools, "True" and "False",
+    # Parse category keys with _parse_floats. The keys of bools, "True" and "False",
     # are 1 and 0, as bools are in a numeric column.
     bools = {"True": True, "False": False}
     return _parse_floats(np.array([bools.get(key, key) for key in keys], dtype=object))
@@ -361,10 +366,17 @@ def fit_feature_bins(column, requested_type, max_bins):
     return FeatureBins(column.name, feature_type, categories=categories)
 
 
+def _numeric_keys(column, values):
+    # Return the category keys of numeric values, at the precision the column came in.
+    if column.narrow_dtype is not None:
+        values = values.astype(column.narrow_dtype)
+    return [category_key(value) for value in values]
+
+
 def _present_keys(column):
     if column.kind == "numeric":
         present = column.values[~np.isnan(column.values)]
-        return sorted({category_key(value) for value in np.unique(present)})
+        return sorted(set(_numeric_keys(column, np.unique(present))))
     return category_codes(column.values)[1]
 
 
@@ -397,9 +409,9 @@ def bin_column(column, feature_bins):
 
     if column.kind == "numeric":
         distinct, inverse = np.unique(column.values, return_inverse=True)
-        mapped = np.array([0 if np.isnan(value) else
-                           feature_bins.categories.get(category_key(value), unseen_bin)
-                           for value in distinct], dtype=np.uint16)
+        mapped = np.array([0 if np.isnan(value) else feature_bins.categories.get(key, unseen_bin)
+                           for value, key in zip(distinct, _numeric_keys(column, distinct))],
+                          dtype=np.uint16)
         return mapped[inverse.ravel()]
     codes, keys = category_codes(column.values)
     mapped = np.array([feature_bins.categories.get(key, unseen_bin) for key in keys] + [0],

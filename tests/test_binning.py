@@ -223,6 +223,26 @@ def test_bools_with_missing_at_predict_bin_as_numbers():
     np.testing.assert_array_equal(feature_bins.cuts, bool_bins.cuts)
 
 
+@pytest.mark.parametrize("fit_dtype, predict_dtype", [
+    (np.float64, np.float32), (np.float32, np.float64), (np.float16, np.float64),
+    ("Float32", np.float64)])
+def test_nominal_floats_match_across_precisions(fit_dtype, predict_dtype):
+    values = [0.1, 0.2, 0.3, 0.2]
+
+    feature_bins, bins = fit_and_bin(values, feature_type="nominal", dtype=fit_dtype)
+    predicted = bin_column(column_of(values, predict_dtype), feature_bins)
+
+    assert sorted(feature_bins.categories) == ["0.1", "0.2", "0.3"]
+    np.testing.assert_array_equal(predicted, bins)
+
+
+def test_float32_category_key_is_shortest():
+    assert category_key(np.float32(0.1)) == "0.1"
+    assert category_key(np.float16(0.1)) == "0.1"
+    assert category_key(np.float32(2.0)) == "2"
+    assert category_key(np.float32(1e-5)) == category_key(1e-5)
+
+
 def test_text_in_continuous_column_rejected_at_predict():
     # Numbers as strings make a continuous feature. Text there at predict is
     # a data error, as at fit, not an unseen category.
