@@ -793,7 +793,9 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         As in InterpretML, called after every boosting step of every bag as
         ``callback(bag_idx, step_idx, progressed, metric)``, from the thread
         boosting that bag; a true return value stops every bag, and a stop
-        during the mains skips the pairs. ``step_idx`` counts the bag's
+        during the mains skips the pairs. Stopped bags keep the steps they
+        made and are averaged as usual, so with ``n_jobs`` above 1 the model
+        depends on how far the other bags had got. ``step_idx`` counts the bag's
         applied steps in the current stage and ``metric`` is its validation
         metric after the step. The steps of a cyclic pass that only refresh
         the terms' gains have ``progressed`` False, repeat the last
