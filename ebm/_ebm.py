@@ -21,8 +21,8 @@ from ._interactions import (MAX_PAIR_CELLS, PairBins, candidate_pairs, pair_bin_
                             purify_terms, rank_pairs, resolve_exclude, resolve_interactions)
 from ._logging import verbose_logging
 from ._params import BoostSettings, resolve_monotone_constraints, validate_parameters
-from ._validation import (check_n_samples, check_sample_weight, check_target, class_codes,
-                          match_columns, to_columns)
+from ._validation import (check_known_labels, check_n_samples, check_sample_weight, check_target,
+                          class_codes, match_columns, to_columns)
 from . import _serialize, explain
 from .explain import raw_scores, term_contributions, term_importances
 from .losses import adjust_intercept, make_loss
@@ -695,6 +695,8 @@ class _EBMBase(BaseEstimator):
         X_binned = self._bin_new_data(X)
         if y is not None:
             y = check_target(y, X_binned.shape[1], self._is_classifier)
+            if self._is_classifier:
+                check_known_labels(y, self.classes_)
         index = X.index if hasattr(X, "columns") and hasattr(X, "index") else None
         return explain.explain_local(self, X_binned, self._pair_bins, self.predict(X), y, index)
 

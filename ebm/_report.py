@@ -16,7 +16,7 @@ from sklearn import metrics
 from sklearn.utils.validation import check_is_fitted
 
 from . import plot
-from ._validation import check_target
+from ._validation import check_known_labels, check_target
 
 _DPI = 120
 
@@ -120,11 +120,7 @@ def _metric_rows(model, X, y):
         return rows
 
     classes = model.classes_
-    unknown = sorted({str(label) for label in np.unique(y)} - {str(label) for label in classes})
-    if unknown:
-        raise ValueError(
-            f"y contains labels the model was not trained on: {unknown[:5]}; the model's "
-            f"classes are {[str(label) for label in classes]}.")
+    check_known_labels(y, classes)
     probabilities = model.predict_proba(X)
     if len(np.unique(y)) < 2:
         auc = "not defined: y contains a single class"

@@ -352,6 +352,17 @@ def class_codes(y):
 MAX_WEIGHT_TOTAL = 1e300
 
 
+def check_known_labels(y, classes):
+    """Raise ValueError when y contains a label that is not among the model's classes."""
+    # Through str, so that labels of mixed types compare without np.unique's sort.
+    unknown = sorted(set(map(str, np.asarray(y, dtype=object).ravel()))
+                     - {str(label) for label in classes})
+    if unknown:
+        raise ValueError(
+            f"y contains labels the model was not trained on: {unknown[:5]}; the model's "
+            f"classes are {[str(label) for label in classes]}.")
+
+
 def check_sample_weight(sample_weight, n_samples):
     """Return sample weights as float64, all ones when None.
 

@@ -291,6 +291,16 @@ def test_local_y_length_mismatch_rejected(models):
         model.explain_local(X.iloc[:10], y.iloc[:9])
 
 
+def test_local_unknown_label_rejected(models):
+    model, X, y = models["binary"]
+    labels = y.iloc[:10].to_numpy().astype(object)
+    labels[3] = "maybe"
+
+    with pytest.raises(ValueError, match=r"y contains labels the model was not trained on: "
+                                         r"\['maybe'\]"):
+        model.explain_local(X.iloc[:10], labels)
+
+
 def test_local_to_pandas_keeps_index(models):
     model, X, y = models["binary"]
     rows = X.iloc[10:20]
