@@ -444,13 +444,21 @@ def _warn_if_no_step_kept(bagged_scores, bags, settings, stage):
         return
     if any(np.any(term_scores != 0.0) for scores in bagged_scores for term_scores in scores):
         return
+    fewest_rows = min(len(bag.train_rows) for bag in bags)
+    if fewest_rows < 2 * settings.min_samples_leaf:
+        cause = (f"A bag trains on {fewest_rows} row{'s' if fewest_rows != 1 else ''}, fewer "
+                 f"than twice min_samples_leaf "
+                 f"({settings.min_samples_leaf}), so only the random cuts of the smoothing "
+                 "rounds can split a term. Lower validation_size or min_samples_leaf.")
+    else:
+        cause = (f"Either the steps overshoot (lower learning_rate, now "
+                 f"{settings.learning_rate}, or set max_delta_step) or the features do not "
+                 "predict the target.")
     # stacklevel 6 points at the caller of fit: fit, _fit, _boost_mains,
     # boost_bags and this function come first.
     warnings.warn(
         f"No step of the {stage} lowered the validation loss in any of the {len(bags)} "
-        f"bags, so the {stage} adds nothing to the model. Either the steps overshoot "
-        f"(lower learning_rate, now {settings.learning_rate}, or set max_delta_step) or the "
-        "features do not predict the target.", UserWarning, stacklevel=6)
+        f"bags, so the {stage} adds nothing to the model. {cause}", UserWarning, stacklevel=6)
 
 
 def _check_finite_scores(bagged_scores, n_steps, settings):

@@ -291,6 +291,16 @@ def test_overshooting_steps_warn_empty_stage():
     assert any(np.any(scores) for scores in usual.term_scores_)
 
 
+def test_too_few_training_rows_warning_names_them():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    params = {**FAST, "max_rounds": 50, "interactions": 0, "validation_size": 0.999}
+
+    with pytest.warns(UserWarning, match=r"adds nothing to the model\. A bag trains on 1 row, "
+                                         r"fewer than twice min_samples_leaf \(4\).* Lower "
+                                         r"validation_size or min_samples_leaf\."):
+        ExplainableBoostingClassifier(**params).fit(X, y)
+
+
 def test_additive_target_pairs_no_warning():
     # An additive target leaves the pairs nothing to fit, which is no problem.
     rng = np.random.default_rng(1)
