@@ -17,8 +17,8 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
+from ._ebm import check_fitted_ebm
 from ._edit import resolve_term_index
 
 __all__ = ["importances", "local", "term"]
@@ -194,12 +194,15 @@ def term(model, term):
 
     Raises
     ------
+    TypeError
+        When ``model`` is not an ebm ExplainableBoostingClassifier or
+        ExplainableBoostingRegressor.
     ValueError
         When ``term`` is not a term name or a valid index.
     ImportError
         When matplotlib is not installed.
     """
-    check_is_fitted(model, "term_scores_")
+    check_fitted_ebm(model, "ebm.plot.term")
     data = _term_data(model, resolve_term_index(model, term))
     with _plain_text():
         if len(data.axes) == 2:
@@ -393,8 +396,14 @@ def importances(model, importance_type="avg_weight"):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not an ebm ExplainableBoostingClassifier or
+        ExplainableBoostingRegressor.
     """
-    check_is_fitted(model, "term_scores_")
+    check_fitted_ebm(model, "ebm.plot.importances")
     values = np.asarray(model.term_importances(importance_type), dtype=np.float64)
     order = np.argsort(-values, kind="stable")
     names = [str(model.term_names_[i]) for i in order]
@@ -500,10 +509,13 @@ def local(model, x_row):
 
     Raises
     ------
+    TypeError
+        When ``model`` is not an ebm ExplainableBoostingClassifier or
+        ExplainableBoostingRegressor.
     ValueError
         When ``x_row`` contains more than one row.
     """
-    check_is_fitted(model, "term_scores_")
+    check_fitted_ebm(model, "ebm.plot.local")
     X_row, values = _one_row(model, x_row)
     contributions = np.asarray(model.eval_terms(X_row)[0], dtype=np.float64)
     intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))

