@@ -1007,3 +1007,32 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
         """
         raw_score = self._raw_score(X)
         return np.asarray(self._loss.inverse_link(raw_score), dtype=np.float64)
+
+
+def check_fitted_ebm(model, caller):
+    """Check that ``model`` is a fitted estimator of this library.
+
+    Parameters
+    ----------
+    model : object
+    caller : str
+        The public function that received ``model``, named in the message.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not an ExplainableBoostingClassifier or
+        ExplainableBoostingRegressor of ebm, for example a scikit-learn
+        estimator or an InterpretML EBM.
+    sklearn.exceptions.NotFittedError
+        When ``model`` is one of them but not fitted.
+    """
+    if not isinstance(model, _EBMBase):
+        # The module in the name distinguishes an InterpretML EBM, whose class names equal ours.
+        model_type = type(model)
+        raise TypeError(
+            f"{caller} expects a fitted ebm.ExplainableBoostingClassifier or "
+            f"ebm.ExplainableBoostingRegressor as model, but got "
+            f"{model_type.__module__}.{model_type.__qualname__}. Fit one of these two "
+            "estimators and pass it instead.")
+    check_is_fitted(model, "term_scores_")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 from sklearn import metrics
-from sklearn.utils.validation import check_is_fitted
 
 from . import plot
+from ._ebm import check_fitted_ebm
 from ._validation import check_known_labels, check_target
 
 _DPI = 120
@@ -189,6 +189,9 @@ def report(model, path, X=None, y=None):
 
     Raises
     ------
+    TypeError
+        When ``model`` is not an ebm ExplainableBoostingClassifier or
+        ExplainableBoostingRegressor.
     ValueError
         When only one of ``X`` and ``y`` is given, their lengths differ,
         ``y`` contains a class the model was not trained on, or a
@@ -196,7 +199,7 @@ def report(model, path, X=None, y=None):
     ImportError
         When matplotlib is not installed.
     """
-    check_is_fitted(model, "term_scores_")
+    check_fitted_ebm(model, "ebm.report")
     if X is not None or y is not None:
         _check_held_out(model, X, y)
     path = Path(path)

@@ -14,11 +14,12 @@ Every figure reads the fitted attributes (``term_scores_``,
 """
 
 import numbers
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
+from ._ebm import check_fitted_ebm
 from ._edit import resolve_term_index
 
 __all__ = ["importances", "local", "term"]
@@ -33,6 +34,17 @@ _TOTAL_COLOUR = "#636363"
 # At most this many cut points are labelled on a heatmap axis, so labels do not overlap.
 _MAX_HEATMAP_TICKS = 12
 
+# Feature names longer than this are shortened in the y tick labels of the importances
+# and local figures. A pair's label contains two names, so each gets the smaller limit.
+_MAX_NAME_CHARS = 32
+_MAX_PAIR_NAME_CHARS = 20
+
+# Width in inches of each panel of bars in the importances and local figures. The figure
+# is this wide per panel plus the width of its y tick labels and a margin.
+_IMPORTANCE_PANEL_WIDTH = 5.5
+_LOCAL_PANEL_WIDTH = 4.0
+_FIGURE_MARGIN_WIDTH = 0.5
+
 
 def _matplotlib():
     # Import matplotlib on first use, so that ``import ebm`` works without it.
@@ -46,9 +58,22 @@ def _matplotlib():
     return matplotlib
 
 
-def _new_figure(figsize):
+def _new_figure(figsize, layout="constrained"):
     matplotlib = _matplotlib()
-    return matplotlib.figure.Figure(figsize=figsize, layout="constrained")
+    return matplotlib.figure.Figure(figsize=figsize, layout=layout)
+
+
+def _fit_width_to_labels(figure, label_axes, panel_width, n_panels):
+    """Set the width of ``figure`` to its y tick labels plus ``n_panels`` panels of ``panel_width``.
+
+    The figure must be built without a layout engine, because a constrained
+    layout of labels wider than the figure warns while this function draws it to
+    measure them. Constrained layout is switched on afterwards.
+    """
+    figure.draw_without_rendering()
+    labels_width = label_axes.yaxis.get_tightbbox().width / figure.dpi
+    figure.set_figwidth(labels_width + n_panels * panel_width + _FIGURE_MARGIN_WIDTH)
+    figure.set_layout_engine("constrained")
 
 
 def _plain_text():
@@ -194,12 +219,15 @@ def term(model, term):
 
     Raises
     ------
+    TypeError
+        When ``model`` is not an ebm ExplainableBoostingClassifier or
+        ExplainableBoostingRegressor.
     ValueError
         When ``term`` is not a term name or a valid index.
     ImportError
         When matplotlib is not installed.
     """
-    check_is_fitted(model, "term_scores_")
+    check_fitted_ebm(model, "ebm.plot.term")
     data = _term_data(model, resolve_term_index(model, term))
     with _plain_text():
         if len(data.axes) == 2:
@@ -340,6 +368,8 @@ def _label_heatmap_axis(set_ticks, axis, cells):
 
 
 def _pair_figure(data, score_label):
+    # NOTE: titles and axis labels here show full feature names, which importances and
+    # local shorten. Names of about 50 characters overlap in a multiclass heatmap.
     axis_a, axis_b = data.axes
     rows_a = _heatmap_cells(axis_a, data.weights.sum(axis=1))
     rows_b = _heatmap_cells(axis_b, data.weights.sum(axis=0))
@@ -393,27 +423,88 @@ def importances(model, importance_type="avg_weight"):
     Returns
     -------
     matplotlib.figure.Figure
+        The figure is as wide as its y tick labels need. Feature names longer
+        than 32 characters, or 20 in a pair, are shortened in the tick labels
+        with "…" in the middle, and each bar's ``get_label()`` returns its
+        term's full name from ``term_names_``.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not an ebm ExplainableBoostingClassifier or
+        ExplainableBoostingRegressor.
     """
-    check_is_fitted(model, "term_scores_")
+    check_fitted_ebm(model, "ebm.plot.importances")
     values = np.asarray(model.term_importances(importance_type), dtype=np.float64)
     order = np.argsort(-values, kind="stable")
-    names = [str(model.term_names_[i]) for i in order]
+    main_names, pair_names = _short_feature_names(model)
+    labels = [_short_term_name(model.term_features_[i], main_names, pair_names) for i in order]
     with _plain_text():
-        figure = _new_figure((7.5, 1.2 + 0.3 * len(names)))
+        figure = _new_figure((7.5, 1.2 + 0.3 * len(labels)), layout=None)
         axes = figure.subplots()
-        positions = np.arange(len(names))
+        positions = np.arange(len(labels))
         bars = axes.barh(positions, values[order], color=_colours(1)[0])
-        for patch in bars.patches:
+        for patch, term_idx in zip(bars.patches, order):
             patch.set_gid("importance")
+            patch.set_label(str(model.term_names_[term_idx]))
         axes.bar_label(bars, fmt="%.3g", padding=2, fontsize="small")
-        axes.set_yticks(positions, names)
+        axes.set_yticks(positions, labels)
         axes.invert_yaxis()
         axes.margins(x=0.12)
         label = ("mean absolute score over the training data" if importance_type == "avg_weight"
                  else "range of the term's scores")
         axes.set_xlabel(label)
         axes.set_title("Term importances")
+        _fit_width_to_labels(figure, axes, _IMPORTANCE_PANEL_WIDTH, n_panels=1)
     return figure
+
+
+# Shortened names ------------------------------------------------------------
+
+
+def _shorten(text, max_chars):
+    # Keep both ends, because long names often share a stem and differ at the start or end.
+    if len(text) <= max_chars:
+        return text
+    n_head = max_chars // 2
+    n_tail = max_chars - 1 - n_head
+    return text[:n_head] + "…" + text[len(text) - n_tail:]
+
+
+def _short_names(names, max_chars):
+    """Map each name to a label of at most ``max_chars`` characters, distinct for distinct names.
+
+    Names whose shortened labels would be equal get one more character each,
+    beyond ``max_chars``, until their labels differ, which they do at the
+    latest at full length.
+    """
+    names = list(dict.fromkeys(names))
+    budgets = dict.fromkeys(names, max_chars)
+    while True:
+        labels = {name: _shorten(name, budgets[name]) for name in names}
+        names_by_label = defaultdict(list)
+        for name, label in labels.items():
+            names_by_label[label].append(name)
+        clashes = [group for group in names_by_label.values() if len(group) > 1]
+        if not clashes:
+            return labels
+        for group in clashes:
+            for name in group:
+                budgets[name] += 1
+
+
+def _short_feature_names(model):
+    """Return each feature's label in a main term and in a pair, as two lists."""
+    names = [str(name) for name in model.feature_names_in_]
+    in_main = _short_names(names, _MAX_NAME_CHARS)
+    in_pair = _short_names(names, _MAX_PAIR_NAME_CHARS)
+    return [in_main[name] for name in names], [in_pair[name] for name in names]
+
+
+def _short_term_name(features, main_names, pair_names):
+    if len(features) == 1:
+        return main_names[features[0]]
+    return " & ".join(pair_names[feature_idx] for feature_idx in features)
 
 
 # One row's contributions ----------------------------------------------------
@@ -469,13 +560,14 @@ def _format_value(value):
 
 
 def _term_labels(model, values):
+    main_names, pair_names = _short_feature_names(model)
     labels = []
-    for name, features in zip(model.term_names_, model.term_features_):
+    for features in model.term_features_:
         if len(values) != model.n_features_in_:
-            labels.append(str(name))
+            labels.append(_short_term_name(features, main_names, pair_names))
             continue
-        shown = ", ".join(f"{model.feature_names_in_[i]} = {_format_value(values[i])}"
-                          for i in features)
+        names = main_names if len(features) == 1 else pair_names
+        shown = ", ".join(f"{names[i]} = {_format_value(values[i])}" for i in features)
         labels.append(shown)
     return labels
 
@@ -496,14 +588,19 @@ def local(model, x_row):
         absolute contribution first, and the raw score (from 0), which is
         where the last contribution ends. A multiclass model gets one panel
         per class with the terms in the same order, sorted by their largest
-        absolute contribution over the classes.
+        absolute contribution over the classes. Feature names are shortened
+        as in ``importances``, the figure is as wide as its labels need, and
+        each contribution bar's ``get_label()`` returns its term's full name.
 
     Raises
     ------
+    TypeError
+        When ``model`` is not an ebm ExplainableBoostingClassifier or
+        ExplainableBoostingRegressor.
     ValueError
         When ``x_row`` contains more than one row.
     """
-    check_is_fitted(model, "term_scores_")
+    check_fitted_ebm(model, "ebm.plot.local")
     X_row, values = _one_row(model, x_row)
     contributions = np.asarray(model.eval_terms(X_row)[0], dtype=np.float64)
     intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
@@ -513,27 +610,32 @@ def local(model, x_row):
     order = np.argsort(-np.abs(contributions).max(axis=1), kind="stable")
     labels = ["intercept"] + [_term_labels(model, values)[i] for i in order] + ["raw score"]
 
+    term_names = [str(model.term_names_[i]) for i in order]
+
     with _plain_text():
-        figure = _new_figure((4.5 + 3.5 * len(score_names), 1.4 + 0.32 * len(labels)))
+        figure = _new_figure((4.5 + 3.5 * len(score_names), 1.4 + 0.32 * len(labels)),
+                             layout=None)
         panels = figure.subplots(1, len(score_names), sharey=True, squeeze=False)[0]
         for k, axes in enumerate(panels):
-            _draw_waterfall(axes, intercept[k], contributions[order, k])
+            _draw_waterfall(axes, intercept[k], contributions[order, k], term_names)
             title = "Contributions" if score_names[k] is None else f"class {score_names[k]}"
             axes.set_title(title)
             axes.set_xlabel(_score_label(model))
         panels[0].set_yticks(np.arange(len(labels)), labels)
         panels[0].invert_yaxis()
+        _fit_width_to_labels(figure, panels[0], _LOCAL_PANEL_WIDTH, n_panels=len(panels))
     return figure
 
 
-def _draw_waterfall(axes, intercept, contributions):
+def _draw_waterfall(axes, intercept, contributions, term_names):
     axes.barh([0], [intercept], color=_TOTAL_COLOUR, gid="intercept")
     starts = intercept + np.concatenate([[0.0], np.cumsum(contributions)[:-1]])
     colours = [_POSITIVE_COLOUR if value >= 0 else _NEGATIVE_COLOUR for value in contributions]
     bars = axes.barh(np.arange(1, len(contributions) + 1), contributions, left=starts,
                      color=colours)
-    for patch in bars.patches:
+    for patch, name in zip(bars.patches, term_names):
         patch.set_gid("contribution")
+        patch.set_label(name)
     raw_score = intercept + contributions.sum()
     total = axes.barh([len(contributions) + 1], [raw_score], color=_TOTAL_COLOUR)
     total.patches[0].set_gid("raw_score")

