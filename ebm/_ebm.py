@@ -150,10 +150,12 @@ class _EBMBase(BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         timer = _Timer(self.verbose)
-        loss = make_loss(self.objective, self._is_classifier)
+        # The objective is checked before the data, and against the class count once
+        # the classes are known.
+        make_loss(self.objective, self._is_classifier)
         data = self._validate_training_data(X, y, sample_weight)
-        if self._is_classifier and len(self.classes_) > 2:
-            loss = make_loss(self.objective, True, n_classes=len(self.classes_))
+        n_classes = len(self.classes_) if self._is_classifier else None
+        loss = make_loss(self.objective, self._is_classifier, n_classes=n_classes)
         loss.validate_target(data.y, data.sample_weight)
         X_binned = self._bin_features(data)
         timer.debug("Binned %d features of %d rows into %s bins.", X_binned.shape[0],

@@ -160,7 +160,7 @@ def builtin_objective(loss):
     return None
 
 
-def make_loss(objective, is_classifier, n_classes=2):
+def make_loss(objective, is_classifier, n_classes=None):
     """Return the compiled loss for ``objective``.
 
     A custom loss given to the classifier receives y as class codes 0 and 1,
@@ -172,9 +172,10 @@ def make_loss(objective, is_classifier, n_classes=2):
         A built-in name with optional parameters, a compiled loss, or an object
         with ``gradient_hessian`` and ``loss`` methods.
     is_classifier : bool
-    n_classes : int, default=2
+    n_classes : int or None, default=None
         Classes of a classifier's target; above 2, "log_loss" becomes the
-        softmax cross-entropy.
+        softmax cross-entropy. None, before the classes are known, skips the
+        checks of the class count. A regressor ignores it.
 
     Returns
     -------
@@ -184,26 +185,22 @@ def make_loss(objective, is_classifier, n_classes=2):
         raise TypeError(
             f"objective is the class {objective.__name__}; pass an instance of it, e.g. "
             f"objective={objective.__name__}().")
+    if not is_classifier:
+        n_classes = None
     if isinstance(objective, CyLoss):
-        if objective.n_scores != (n_classes if n_classes > 2 else 1):
-            raise ValueError(
-                f"objective {objective.name!r} computes {objective.n_scores} scores per row, "
-                f"but y has {n_classes} classes.")
+        _check_kind(repr(objective.name), _compiled_loss_kind(objective), is_classifier)
+        _check_compiled_n_scores(objective, n_classes)
         return objective
     if isinstance(objective, str):
         name, params = parse_objective(objective)
         loss_class, _, kind = _BUILTIN_LOSSES[name]
-        if (kind == "classification") != is_classifier:
-            estimator = "a classifier" if is_classifier else "a regressor"
-            raise ValueError(
-                f"objective {objective!r} is a {kind} loss and cannot train {estimator}; use "
-                f"{'log_loss' if is_classifier else 'rmse or another regression loss'}.")
-        if loss_class is CyLogLoss and n_classes > 2:
+        _check_kind(repr(objective), kind, is_classifier)
+        if loss_class is CyLogLoss and n_classes is not None and n_classes > 2:
             return CyMulticlassLogLoss(n_classes)
         return loss_class(**params)
     if callable(getattr(objective, "gradient_hessian", None)) and callable(
             getattr(objective, "loss", None)):
-        if n_classes > 2:
+        if n_classes is not None and n_classes > 2:
             raise ValueError(
                 f"y has {n_classes} classes, but custom losses support one raw score per row "
                 "only; use objective='log_loss' for multiclass targets.")
@@ -211,6 +208,43 @@ def make_loss(objective, is_classifier, n_classes=2):
     raise TypeError(
         f"objective must be a loss name such as 'rmse', a CyLoss, or an object with "
         f"gradient_hessian and loss methods; got {type(objective).__name__}.")
+
+
+def _compiled_loss_kind(loss):
+    # The estimator kind that a compiled loss trains, or None for a custom
+    # CyLoss subclass, which may train either, as a custom Python loss may.
+    # A subclass of a built-in class counts as custom unless its flags say
+    # that its raw scores are class scores.
+    if loss.logistic or loss.n_scores > 1 or type(loss) is CyMulticlassLogLoss:
+        return "classification"
+    for loss_class, _, kind in _BUILTIN_LOSSES.values():
+        if type(loss) is loss_class:
+            return kind
+    return None
+
+
+def _check_kind(label, kind, is_classifier):
+    # Raise when a classification loss trains a regressor, or the reverse.
+    if kind is None or (kind == "classification") == is_classifier:
+        return
+    estimator = "a classifier" if is_classifier else "a regressor"
+    raise ValueError(
+        f"objective {label} is a {kind} loss and cannot train {estimator}; use "
+        f"{'log_loss' if is_classifier else 'rmse or another regression loss'}.")
+
+
+def _check_compiled_n_scores(loss, n_classes):
+    # A classifier keeps one raw score per row for two classes (the log-odds
+    # of classes_[1]) and one per class for more.
+    if n_classes is None:
+        return
+    expected = n_classes if n_classes > 2 else 1
+    if loss.n_scores != expected:
+        raise ValueError(
+            f"objective {loss.name!r} computes {loss.n_scores} raw scores per row, but y has "
+            f"{n_classes} classes, which take {expected}. Pass a loss with n_scores = "
+            f"{expected}, or objective='log_loss', which picks the binary or the multiclass "
+            "loss from y.")
 
 
 def adjust_intercept(loss, y, raw_score, sample_weight, n_threads=1):

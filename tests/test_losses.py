@@ -16,9 +16,9 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, xlogy
 from sklearn.metrics import mean_gamma_deviance, mean_poisson_deviance, mean_tweedie_deviance
 
-from ebm._core._losses import (CyGammaDeviance, CyLogLoss, CyPoissonDeviance, CyPseudoHuber,
-                               CyPythonLoss, CyQuantile, CyRmseLog, CySquaredError,
-                               CyTweedieDeviance)
+from ebm._core._losses import (CyGammaDeviance, CyLogLoss, CyMulticlassLogLoss,
+                               CyPoissonDeviance, CyPseudoHuber, CyPythonLoss, CyQuantile,
+                               CyRmseLog, CySquaredError, CyTweedieDeviance)
 from ebm.losses import Loss, adjust_intercept, make_loss, parse_objective
 
 # Error budgets --------------------------------------------------------------------------
@@ -830,6 +830,22 @@ def test_make_loss_passes_compiled_loss_through():
     assert make_loss(COMPILED_LOSS, is_classifier=False) is COMPILED_LOSS
 
 
+@pytest.mark.parametrize("n_classes", [None, 3])
+def test_make_loss_passes_multiclass_loss_through(n_classes):
+    loss = CyMulticlassLogLoss(3)
+
+    assert make_loss(loss, is_classifier=True, n_classes=n_classes) is loss
+
+
+@pytest.mark.parametrize("n_scores, n_classes, match", [
+    (3, 4, r"computes 3 raw scores per row, but y has 4 classes, which take 4"),
+    (3, 2, r"computes 3 raw scores per row, but y has 2 classes, which take 1"),
+])
+def test_make_loss_class_count_mismatch(n_scores, n_classes, match):
+    with pytest.raises(ValueError, match=match):
+        make_loss(CyMulticlassLogLoss(n_scores), is_classifier=True, n_classes=n_classes)
+
+
 def test_make_loss_wraps_python_loss():
     loss = make_loss(PYTHON_LOSS, is_classifier=False)
 
@@ -883,6 +899,14 @@ def test_make_loss_wraps_python_loss():
     (b"rmse", False, TypeError, r"got bytes"),
     (GradientOnly(), False, TypeError, r"gradient_hessian and loss methods; got GradientOnly"),
     (CySquaredError, False, TypeError, r"pass an instance of it"),
+    # Compiled instances of built-in losses on the wrong estimator.
+    (CyLogLoss(), False, ValueError,
+     r"objective 'log_loss' is a classification loss and cannot train a regressor; use rmse"),
+    (CyMulticlassLogLoss(3), False, ValueError,
+     r"objective 'log_loss' is a classification loss and cannot train a regressor"),
+    (CySquaredError(), True, ValueError,
+     r"objective 'rmse' is a regression loss and cannot train a classifier; use log_loss"),
+    (CyQuantile(0.3), True, ValueError, r"objective 'quantile' is a regression loss"),
 ])
 def test_make_loss_errors(objective, is_classifier, error, match):
     with pytest.raises(error, match=match):

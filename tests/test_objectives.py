@@ -8,12 +8,17 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import io
+
 import numpy as np
 import pytest
+from sklearn.datasets import load_iris
 
 import ebm
 import ebm._ebm
-from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
+from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor, load_json
+from ebm._core._losses import (CyLogLoss, CyMulticlassLogLoss, CyPoissonDeviance,
+                               CySquaredError)
 from ebm.losses import Loss, make_loss, sigmoid
 
 # Two bags and at most 50 rounds keep each fit on the 3,000-row samples of conftest.py
@@ -428,6 +433,57 @@ def test_compiled_loss_python_wrappers(compiled_loss_module):
     np.testing.assert_array_equal(hessians, sample_weight)
     assert loss.loss_sum_array(y, raw_score, sample_weight) == 0.5 + 0.0 + 2.25
     assert loss.constant_hessian is True
+
+
+# Built-in losses passed as compiled instances -------------------------------------------
+
+@pytest.mark.parametrize("estimator_class, loss, objective", [
+    (ExplainableBoostingRegressor, CyLogLoss(), "log_loss"),
+    (ExplainableBoostingRegressor, CyMulticlassLogLoss(3), "log_loss"),
+    (ExplainableBoostingClassifier, CySquaredError(), "rmse"),
+    (ExplainableBoostingClassifier, CyPoissonDeviance(), "poisson_deviance"),
+])
+def test_compiled_loss_wrong_estimator_rejected(estimator_class, loss, objective):
+    # An instance gets the same error as its objective string.
+    X, y = make_counts(n_samples=100)
+    y = (y > np.median(y)).astype(np.float64)
+    with pytest.raises(ValueError) as string_error:
+        estimator_class(objective=objective, **FAST).fit(X, y)
+
+    with pytest.raises(ValueError) as instance_error:
+        estimator_class(objective=loss, **FAST).fit(X, y)
+
+    assert str(instance_error.value) == str(string_error.value)
+    assert "loss and cannot train a" in str(instance_error.value)
+
+
+def test_compiled_multiclass_loss_matches_log_loss():
+    X, y = load_iris(return_X_y=True)
+
+    compiled = ExplainableBoostingClassifier(objective=CyMulticlassLogLoss(3), **FAST).fit(X, y)
+    builtin = ExplainableBoostingClassifier(objective="log_loss", **FAST).fit(X, y)
+    buffer = io.StringIO()
+    compiled.to_json(buffer)
+    buffer.seek(0)
+    restored = load_json(buffer)
+
+    assert_same_terms(compiled, builtin, atol=0.0)
+    assert compiled.objective_ == "log_loss"
+    np.testing.assert_array_equal(restored.predict_proba(X), compiled.predict_proba(X))
+
+
+@pytest.mark.parametrize("n_scores, n_target_classes, match", [
+    (4, 3, r"objective 'log_loss' computes 4 raw scores per row, but y has 3 classes, "
+           r"which take 3\. Pass a loss with n_scores = 3"),
+    (3, 2, r"objective 'log_loss' computes 3 raw scores per row, but y has 2 classes, "
+           r"which take 1\."),
+])
+def test_compiled_multiclass_loss_class_count_mismatch(n_scores, n_target_classes, match):
+    X, y = load_iris(return_X_y=True)
+    y = np.minimum(y, n_target_classes - 1)
+
+    with pytest.raises(ValueError, match=match):
+        ExplainableBoostingClassifier(objective=CyMulticlassLogLoss(n_scores), **FAST).fit(X, y)
 
 
 # Sample weights ---------------------------------------------------------------------------
