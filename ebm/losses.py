@@ -62,15 +62,19 @@ class Loss:
         -------
         gradients, hessians : array-like of shape (n,)
             ``sample_weight * dl/draw_score`` and ``sample_weight * d2l/draw_score2``,
-            finite in every row. A NaN or infinite value stops the fit with a
-            ValueError that names the target and raw score of the row.
+            finite in every row. Hessians must be >= 0 and, where some weight is
+            positive, not all 0. A NaN, infinite or negative value, or hessians
+            that are all 0, stop the fit with a ValueError that names the row.
+            Where the loss is not convex, return a positive bound of its
+            curvature in place of the hessian.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement gradient_hessian.")
 
     def loss(self, y, raw_score, sample_weight):
-        """Return the weighted losses (an array of shape (n,), or their sum).
+        """Return the weighted losses, an array of shape (n,), or their sum.
 
-        Early stopping uses their sum divided by the sum of weights.
+        Early stopping uses their sum divided by the sum of weights. Another
+        shape, or a NaN or infinite loss, stops the fit with a ValueError.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement loss.")
 
@@ -83,7 +87,10 @@ class Loss:
         return raw_score
 
     def init_score(self, y, sample_weight):
-        """Return the raw score boosting starts from: the link of the weighted mean of y."""
+        """Return the raw score boosting starts from: the link of the weighted mean of y.
+
+        An override must return one finite float.
+        """
         return float(self.link(np.average(y, weights=sample_weight)))
 
     def validate_target(self, y, sample_weight):
@@ -213,8 +220,8 @@ def make_loss(objective, is_classifier, n_classes=None):
 def _compiled_loss_kind(loss):
     # The estimator kind that a compiled loss trains, or None for a custom
     # CyLoss subclass, which may train either, as a custom Python loss may.
-    # A subclass of a built-in class counts as custom unless its flags say
-    # that its raw scores are class scores.
+    # A subclass of a built-in class counts as custom unless its flags mark
+    # its raw scores as class scores.
     if loss.logistic or loss.n_scores > 1 or type(loss) is CyMulticlassLogLoss:
         return "classification"
     for loss_class, _, kind in _BUILTIN_LOSSES.values():

@@ -978,6 +978,116 @@ def test_python_loss_adapter_rejects_wrong_length():
         adapter.gradient_hessian_array(ones, ones, ones)
 
 
+def python_loss_with(method, function):
+    """Return a PythonSquaredError whose ``method`` is replaced by ``function``."""
+    loss = PythonSquaredError()
+    setattr(loss, method, function)
+    return loss
+
+
+def squared_error_with_hessians(hessians):
+    """Return a gradient_hessian of squared error whose hessians are ``hessians`` times w."""
+    return lambda y, raw_score, w: (w * (raw_score - y), w * np.asarray(hessians))
+
+
+# The arrays passed are y = [1, 2, 3, 4], raw_score = 0 and sample_weight = 1.
+@pytest.mark.parametrize("method, function, error, match", [
+    # gradient_hessian must return a pair of float arrays of shape (n,).
+    ("gradient_hessian", lambda y, r, w: (r - y,), TypeError,
+     r"python_squared_error\.gradient_hessian returned a tuple of 1 value\. It must return a "
+     r"pair \(gradients, hessians\) of float arrays of shape \(4,\)\.$"),
+    ("gradient_hessian", lambda y, r, w: (r - y, w, w), TypeError,
+     r"gradient_hessian returned a tuple of 3 values\. It must return a pair"),
+    ("gradient_hessian", lambda y, r, w: 1, TypeError,
+     r"gradient_hessian returned int 1\. It must return a pair"),
+    ("gradient_hessian", lambda y, r, w: None, TypeError,
+     r"gradient_hessian returned None\. It must return a pair"),
+    ("gradient_hessian", lambda y, r, w: (r - y, None), TypeError,
+     r"gradient_hessian returned None\. It must return a pair"),
+    ("gradient_hessian", lambda y, r, w: (r - y, ["one"] * 4), TypeError,
+     r"gradient_hessian returned a list of 4 values\. It must return a pair"),
+    # Hessians must be >= 0 and not all 0.
+    ("gradient_hessian", squared_error_with_hessians([1.0, -0.5, 1.0, 1.0]), ValueError,
+     r"python_squared_error\.gradient_hessian returned hessian -0\.5 at row 1 of 4, for the "
+     r"target 2\.0 at raw score 0\.0\. Hessians must be >= 0"),
+    ("gradient_hessian", squared_error_with_hessians(-1.0), ValueError,
+     r"returned hessian -1\.0 at row 0 of 4"),
+    ("gradient_hessian", squared_error_with_hessians(0.0), ValueError,
+     r"python_squared_error\.gradient_hessian returned hessians that are all 0 for 4 rows of "
+     r"positive weight, so no Newton step is defined"),
+    # loss must return finite floats of shape (n,) or their sum.
+    ("loss", lambda y, r, w: None, TypeError,
+     r"python_squared_error\.loss returned None\. It must return a float array of shape "
+     r"\(4,\) or its sum, one float\.$"),
+    ("loss", lambda y, r, w: "1.0", TypeError, r"loss returned str '1\.0'\. It must return"),
+    ("loss", lambda y, r, w: np.zeros(3), ValueError,
+     r"python_squared_error\.loss returned an array of shape \(3,\) for 4 rows\. It must "
+     r"return a float array of shape \(4,\) or its sum"),
+    ("loss", lambda y, r, w: np.zeros((2, 4)), ValueError,
+     r"loss returned an array of shape \(2, 4\) for 4 rows"),
+    ("loss", lambda y, r, w: np.array([0.0, np.nan, 0.0, 0.0]), ValueError,
+     r"python_squared_error\.loss returned nan at row 1 of 4, for the target 2\.0 at raw "
+     r"score 0\.0\. Return finite losses"),
+    ("loss", lambda y, r, w: np.array([0.0, 0.0, -np.inf, 0.0]), ValueError,
+     r"loss returned -inf at row 2 of 4, for the target 3\.0"),
+    ("loss", lambda y, r, w: float("nan"), ValueError,
+     r"python_squared_error\.loss returned the sum nan for 4 rows\. Return finite losses"),
+    ("loss", lambda y, r, w: np.full(4, 1e308), ValueError,
+     r"loss returned finite losses for 4 rows whose sum overflows to inf"),
+])
+def test_python_loss_adapter_checks_returns(method, function, error, match):
+    adapter = make_loss(python_loss_with(method, function), is_classifier=False)
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    zeros = np.zeros(4)
+    ones = np.ones(4)
+    call = (adapter.gradient_hessian_array if method == "gradient_hessian"
+            else adapter.loss_sum_array)
+
+    # The overflow case would also print numpy's overflow warning.
+    with np.errstate(over="ignore"), pytest.raises(error, match=match):
+        call(y, zeros, ones)
+
+
+def test_python_loss_adapter_accepts_zero_weight_hessians():
+    # Rows of weight 0 have hessian 0. Only a call whose hessians are all 0 while
+    # some weight is positive is rejected.
+    adapter = make_loss(PYTHON_LOSS, is_classifier=False)
+    y = np.array([1.0, 2.0, 3.0])
+    zeros = np.zeros(3)
+
+    gradients, hessians = adapter.gradient_hessian_array(y, zeros, np.array([0.0, 1.0, 0.0]))
+    _, all_zero = adapter.gradient_hessian_array(y, zeros, zeros)
+
+    np.testing.assert_array_equal(hessians, [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(all_zero, zeros)
+
+
+@pytest.mark.parametrize("init_score, error, match", [
+    (lambda y, w: np.array([1.0, 2.0]), TypeError,
+     r"python_squared_error\.init_score returned an array of shape \(2,\) and dtype "
+     r"float64\. It must return one finite float, the raw score that boosting starts from\.$"),
+    (lambda y, w: None, TypeError, r"init_score returned None\. It must return one finite float"),
+    (lambda y, w: float("nan"), ValueError,
+     r"python_squared_error\.init_score returned nan\. It must return one finite float"),
+])
+def test_python_loss_adapter_checks_init_score(init_score, error, match):
+    adapter = make_loss(python_loss_with("init_score", init_score), is_classifier=False)
+    ones = np.ones(3)
+
+    with pytest.raises(error, match=match):
+        adapter.init_score(ones, ones)
+
+
+def test_python_loss_adapter_accepts_numpy_scalar_init_score():
+    adapter = make_loss(PYTHON_LOSS, is_classifier=False)
+    y = np.array([1.0, 2.0, 6.0])
+
+    score = adapter.init_score(y, np.ones(3))
+
+    assert type(score) is float
+    assert score == 3.0
+
+
 @pytest.mark.parametrize("method", ["gradient_hessian", "loss"])
 def test_loss_base_class_requires_methods(method):
     ones = np.ones(2)

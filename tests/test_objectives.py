@@ -323,6 +323,131 @@ def test_python_loss_nan_gradient_rejected():
         ExplainableBoostingRegressor(objective=NaNGradientLoss(), **FAST).fit(X, y)
 
 
+class NaNLossAtRow(SquaredErrorLoss):
+    """Returns ``value`` as the loss of row 3."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def loss(self, y, raw_score, sample_weight):
+        losses = super().loss(y, raw_score, sample_weight)
+        losses[3] = self.value
+        return losses
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_python_loss_non_finite_loss_rejected(value):
+    # Unchecked, a non-finite loss hides every improvement from early stopping, so the
+    # fit would end with every term at 0 and only a warning.
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(ValueError, match=rf"python_squared_error\.loss returned {value} at row "
+                                         r"3 of \d+, for the target [\d.]+ at raw score "
+                                         r"[\d.]+\. Return finite losses"):
+        ExplainableBoostingRegressor(objective=NaNLossAtRow(value), **FAST).fit(X, y)
+
+
+class ShapedLoss(SquaredErrorLoss):
+    """Returns the losses reshaped by ``reshape``."""
+
+    def __init__(self, reshape):
+        super().__init__()
+        self.reshape = reshape
+
+    def loss(self, y, raw_score, sample_weight):
+        return self.reshape(super().loss(y, raw_score, sample_weight))
+
+
+@pytest.mark.parametrize("reshape, shape", [
+    (lambda losses: losses[:-1], r"\(\d+,\)"),
+    (lambda losses: np.stack([losses, losses]), r"\(2, \d+\)"),
+])
+def test_python_loss_wrong_loss_shape_rejected(reshape, shape):
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(ValueError, match=rf"python_squared_error\.loss returned an array of "
+                                         rf"shape {shape} for \d+ rows\. It must return a float "
+                                         r"array of shape \(\d+,\) or its sum"):
+        ExplainableBoostingRegressor(objective=ShapedLoss(reshape), **FAST).fit(X, y)
+
+
+class ScaledHessianLoss(SquaredErrorLoss):
+    """Returns the hessians of squared error times ``factor``."""
+
+    def __init__(self, factor):
+        super().__init__(constant_hessian=False)
+        self.factor = factor
+
+    def gradient_hessian(self, y, raw_score, sample_weight):
+        gradients, hessians = super().gradient_hessian(y, raw_score, sample_weight)
+        return gradients, self.factor * hessians
+
+
+@pytest.mark.parametrize("factor, match", [
+    (-1.0, r"python_squared_error\.gradient_hessian returned hessian -1\.0 at row 0 of \d+, "
+           r"for the target [\d.]+ at raw score [\d.]+\. Hessians must be >= 0"),
+    (0.0, r"python_squared_error\.gradient_hessian returned hessians that are all 0 for \d+ "
+          r"rows of positive weight"),
+])
+def test_python_loss_bad_hessians_rejected(factor, match):
+    # Unchecked, such hessians make every split gain 0, so the fit would end with every
+    # term at 0 and only a warning.
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(ValueError, match=match):
+        ExplainableBoostingRegressor(objective=ScaledHessianLoss(factor), **FAST).fit(X, y)
+
+
+def test_python_loss_zero_weight_rows_fit():
+    # Hessians of 0 on rows of weight 0 are valid.
+    X, y = make_counts(n_samples=300)
+    sample_weight = np.where(np.arange(len(y)) % 3 == 0, 0.0, 1.0)
+
+    custom = ExplainableBoostingRegressor(objective=SquaredErrorLoss(constant_hessian=False),
+                                          **FAST).fit(X, y, sample_weight=sample_weight)
+    builtin = ExplainableBoostingRegressor(objective="rmse", **FAST).fit(
+        X, y, sample_weight=sample_weight)
+
+    assert_same_terms(custom, builtin, atol=1e-9)
+
+
+class WrongPairLoss(SquaredErrorLoss):
+    """gradient_hessian returns the gradients followed by ``n_hessians`` hessian arrays."""
+
+    def __init__(self, n_hessians):
+        super().__init__()
+        self.n_hessians = n_hessians
+
+    def gradient_hessian(self, y, raw_score, sample_weight):
+        gradients, hessians = super().gradient_hessian(y, raw_score, sample_weight)
+        return (gradients,) + (hessians,) * self.n_hessians
+
+
+@pytest.mark.parametrize("n_hessians, returned", [(0, "a tuple of 1 value"),
+                                                  (2, "a tuple of 3 values")])
+def test_python_loss_wrong_pair_rejected(n_hessians, returned):
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(TypeError, match=rf"python_squared_error\.gradient_hessian returned "
+                                        rf"{returned}\. It must return a pair \(gradients, "
+                                        r"hessians\) of float arrays of shape \(\d+,\)"):
+        ExplainableBoostingRegressor(objective=WrongPairLoss(n_hessians), **FAST).fit(X, y)
+
+
+def test_python_loss_array_init_score_rejected():
+    class ArrayInitScore(SquaredErrorLoss):
+        def init_score(self, y, sample_weight):
+            return np.array([0.0, 1.0])
+
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(TypeError, match=r"python_squared_error\.init_score returned an array "
+                                        r"of shape \(2,\) and dtype float64\. It must return "
+                                        r"one finite float"):
+        ExplainableBoostingRegressor(objective=ArrayInitScore(), **FAST).fit(X, y)
+
+
 # A custom loss compiled from Cython -------------------------------------------------------
 
 COMPILED_LOSS_SOURCE = '''
