@@ -25,7 +25,7 @@ from ._validation import (check_n_samples, check_sample_weight, check_target, cl
                           match_columns, to_columns)
 from . import _serialize, explain
 from .explain import raw_scores, term_contributions, term_importances
-from .losses import adjust_intercept, make_loss
+from .losses import adjust_intercept, apply_inverse_link, make_loss
 
 _log = logging.getLogger(__name__)
 
@@ -911,11 +911,12 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         ndarray of shape (n_samples, n_classes), dtype float64
             Columns follow ``classes_``; rows sum to 1.
         """
+        # _raw_score raises NotFittedError on an unfitted model, which has no _loss.
         raw_score = self._raw_score(X)
+        probabilities = apply_inverse_link(self._loss, raw_score, is_classifier=True)
         if len(self.classes_) > 2:
-            return self._loss.inverse_link(raw_score)
-        positive = np.clip(self._loss.inverse_link(raw_score), 0.0, 1.0)
-        return np.column_stack([1.0 - positive, positive])
+            return probabilities
+        return np.column_stack([1.0 - probabilities, probabilities])
 
     def predict(self, X):
         """Return the most probable class of each row.
@@ -1004,4 +1005,4 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
         ndarray of shape (n_samples,), dtype float64
         """
         raw_score = self._raw_score(X)
-        return np.asarray(self._loss.inverse_link(raw_score), dtype=np.float64)
+        return apply_inverse_link(self._loss, raw_score, is_classifier=False)

@@ -83,7 +83,12 @@ class Loss:
         return prediction
 
     def inverse_link(self, raw_score):
-        """Map raw scores to predictions; the default is the identity."""
+        """Map raw scores to predictions; the default is the identity.
+
+        ``predict`` and ``predict_proba`` raise a ValueError unless the result
+        has the shape of ``raw_score`` and no NaN. For the classifier, it must
+        be the probability of ``classes_[1]``, in [0, 1].
+        """
         return raw_score
 
     def init_score(self, y, sample_weight):
@@ -252,6 +257,78 @@ def _check_compiled_n_scores(loss, n_classes):
             f"{n_classes} classes, which take {expected}. Pass a loss with n_scores = "
             f"{expected}, or objective='log_loss', which picks the binary or the multiclass "
             "loss from y.")
+
+
+def apply_inverse_link(loss, raw_score, is_classifier):
+    """Map raw scores to predictions with ``loss.inverse_link``, checking what it returns.
+
+    A custom inverse link must return one value per raw score, of the shape
+    of ``raw_score``. A regressor's values must not be NaN. A classifier's
+    must be probabilities in [0, 1]: of ``classes_[1]`` for two classes, and
+    for more classes one per class, with each row summing to 1 within 1e-6.
+
+    Parameters
+    ----------
+    loss : CyLoss
+    raw_score : ndarray of shape (n_samples,) or (n_samples, n_classes), dtype float64
+    is_classifier : bool
+
+    Returns
+    -------
+    ndarray of the shape of raw_score, dtype float64
+
+    Raises
+    ------
+    TypeError
+        When inverse_link returns something other than numbers.
+    ValueError
+        When its shape or values break the rules above.
+    """
+    raw_score = np.asarray(raw_score, dtype=np.float64)
+    result = loss.inverse_link(raw_score)
+    try:
+        predictions = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{loss.name}.inverse_link returned {type(result).__name__}. It must return a float "
+            f"array of shape {raw_score.shape}, like raw_score.") from None
+    if predictions.shape != raw_score.shape:
+        raise ValueError(
+            f"{loss.name}.inverse_link returned an array of shape {predictions.shape} for raw "
+            f"scores of shape {raw_score.shape}. It must return one value per raw score, an "
+            f"array of shape {raw_score.shape}.")
+    if is_classifier:
+        _check_probabilities(loss.name, predictions, raw_score)
+    else:
+        nan = np.isnan(predictions)
+        if nan.any():
+            row = int(np.argmax(nan))
+            raise ValueError(
+                f"{loss.name}.inverse_link returned nan for the raw score "
+                f"{float(raw_score[row])!r} at row {row}. It must return a prediction for "
+                "every raw score.")
+    return predictions
+
+
+def _check_probabilities(name, probabilities, raw_score):
+    # Outside [0, 1], including NaN, or with a multiclass row that does not
+    # sum to 1, predict_proba and predict would be wrong without an error.
+    outside = ~((probabilities >= 0.0) & (probabilities <= 1.0))
+    if outside.any():
+        position = np.unravel_index(np.argmax(outside), outside.shape)
+        raise ValueError(
+            f"{name}.inverse_link returned {float(probabilities[position])!r} for the raw score "
+            f"{float(raw_score[position])!r} at row {position[0]}. A classifier's inverse link "
+            "must return probabilities in [0, 1].")
+    if probabilities.ndim == 2:
+        row_sums = probabilities.sum(axis=1)
+        off = np.abs(row_sums - 1.0) > 1e-6
+        if off.any():
+            row = int(np.argmax(off))
+            raise ValueError(
+                f"{name}.inverse_link returned probabilities that sum to "
+                f"{float(row_sums[row])!r} at row {row}. With {probabilities.shape[1]} classes "
+                "it must return one probability per class, and each row must sum to 1.")
 
 
 def adjust_intercept(loss, y, raw_score, sample_weight, n_threads=1):

@@ -19,7 +19,7 @@ from sklearn.metrics import mean_gamma_deviance, mean_poisson_deviance, mean_twe
 from ebm._core._losses import (CyGammaDeviance, CyLogLoss, CyMulticlassLogLoss,
                                CyPoissonDeviance, CyPseudoHuber, CyPythonLoss, CyQuantile,
                                CyRmseLog, CySquaredError, CyTweedieDeviance)
-from ebm.losses import Loss, adjust_intercept, make_loss, parse_objective
+from ebm.losses import Loss, adjust_intercept, apply_inverse_link, make_loss, parse_objective
 
 # Error budgets --------------------------------------------------------------------------
 #
@@ -1086,6 +1086,66 @@ def test_python_loss_adapter_accepts_numpy_scalar_init_score():
 
     assert type(score) is float
     assert score == 3.0
+
+
+class CompiledInverseLink(CyQuantile):
+    """Quantile loss with an inverse link overridden in Python, as a CyLoss subclass may do."""
+
+    def inverse_link(self, raw_score):
+        return self.replacement(raw_score)
+
+
+@pytest.mark.parametrize("inverse_link, raw_score, is_classifier, error, match", [
+    (lambda r: r[:-1], np.zeros(3), False, ValueError,
+     r"quantile\.inverse_link returned an array of shape \(2,\) for raw scores of shape "
+     r"\(3,\)\. It must return one value per raw score, an array of shape \(3,\)\.$"),
+    (lambda r: np.stack([r, r]), np.zeros(3), True, ValueError,
+     r"returned an array of shape \(2, 3\) for raw scores of shape \(3,\)"),
+    (lambda r: r[:, :2], np.zeros((3, 3)), True, ValueError,
+     r"returned an array of shape \(3, 2\) for raw scores of shape \(3, 3\)"),
+    (lambda r: "x", np.zeros(3), False, TypeError,
+     r"quantile\.inverse_link returned str\. It must return a float array of shape \(3,\)"),
+    (lambda r: np.where(r > 0, np.nan, r), np.array([0.0, 1.0]), False, ValueError,
+     r"quantile\.inverse_link returned nan for the raw score 1\.0 at row 1\. It must return a "
+     r"prediction for every raw score\.$"),
+    (lambda r: r, np.array([0.5, 1.5]), True, ValueError,
+     r"quantile\.inverse_link returned 1\.5 for the raw score 1\.5 at row 1\. A classifier's "
+     r"inverse link must return probabilities in \[0, 1\]\.$"),
+    (lambda r: r, np.array([[0.5, 0.5], [0.2, np.nan]]), True, ValueError,
+     r"returned nan for the raw score nan at row 1\. A classifier's"),
+    (lambda r: r, np.array([[0.25, 0.25, 0.5], [0.25, 0.25, 0.25]]), True, ValueError,
+     r"quantile\.inverse_link returned probabilities that sum to 0\.75 at row 1\. With 3 classes "
+     r"it must return one probability per class, and each row must sum to 1\.$"),
+])
+def test_apply_inverse_link_errors(inverse_link, raw_score, is_classifier, error, match):
+    loss = CompiledInverseLink()
+    loss.replacement = inverse_link
+
+    with pytest.raises(error, match=match):
+        apply_inverse_link(loss, raw_score, is_classifier)
+
+
+@pytest.mark.parametrize("raw_score, is_classifier", [
+    (np.array([-800.0, 0.0, 800.0]), False),  # exp overflows to inf, which a regressor may return
+    (np.array([-800.0, 0.0, 800.0]), True),
+])
+def test_apply_inverse_link_builtin_unchanged(raw_score, is_classifier):
+    loss = make_loss("log_loss" if is_classifier else "poisson", is_classifier)
+
+    with np.errstate(over="ignore"):
+        predictions = apply_inverse_link(loss, raw_score, is_classifier)
+        expected = loss.inverse_link(raw_score)
+
+    np.testing.assert_array_equal(predictions, expected)
+
+
+def test_apply_inverse_link_multiclass_builtin():
+    loss = make_loss("log_loss", True, n_classes=3)
+    raw_score = np.array([[0.0, 1.0, -1.0], [700.0, -700.0, 0.0]])
+
+    probabilities = apply_inverse_link(loss, raw_score, is_classifier=True)
+
+    np.testing.assert_array_equal(probabilities, loss.inverse_link(raw_score))
 
 
 @pytest.mark.parametrize("method", ["gradient_hessian", "loss"])

@@ -448,6 +448,72 @@ def test_python_loss_array_init_score_rejected():
         ExplainableBoostingRegressor(objective=ArrayInitScore(), **FAST).fit(X, y)
 
 
+class InverseLinkLoss(SquaredErrorLoss):
+    """Squared error whose inverse link is ``inverse_link``."""
+
+    def __init__(self, inverse_link):
+        super().__init__()
+        self._inverse_link = inverse_link
+
+    def inverse_link(self, raw_score):
+        return self._inverse_link(raw_score)
+
+
+@pytest.mark.parametrize("inverse_link, error, match", [
+    (lambda raw_score: raw_score[:-1], ValueError,
+     r"python_squared_error\.inverse_link returned an array of shape \(4,\) for raw scores "
+     r"of shape \(5,\)\. It must return one value per raw score, an array of shape \(5,\)"),
+    (lambda raw_score: np.where(raw_score > -np.inf, np.nan, 0.0), ValueError,
+     r"python_squared_error\.inverse_link returned nan for the raw score [-\d.]+ at row 0\. It "
+     r"must return a prediction for every raw score"),
+    (lambda raw_score: None, TypeError,
+     r"python_squared_error\.inverse_link returned None\. It must return a float array of "
+     r"shape \(5,\), like raw_score"),
+])
+def test_regressor_inverse_link_checked(inverse_link, error, match):
+    X, y = make_counts(n_samples=300)
+    model = ExplainableBoostingRegressor(objective=InverseLinkLoss(inverse_link), **FAST)
+    model.fit(X, y)
+
+    with pytest.raises(error, match=match):
+        model.predict(X[:5])
+
+
+@pytest.mark.parametrize("inverse_link, found", [
+    (lambda raw_score: np.full_like(raw_score, np.nan), "nan"),
+    (lambda raw_score: sigmoid(raw_score) + 1.0, r"1\.[\d]+"),
+    (lambda raw_score: -sigmoid(raw_score), r"-0\.[\d]+"),
+])
+@pytest.mark.parametrize("method", ["predict_proba", "predict"])
+def test_classifier_inverse_link_checked(inverse_link, found, method):
+    X, y = make_counts(n_samples=300)
+    y = (y > np.median(y)).astype(np.float64)
+    model = ExplainableBoostingClassifier(objective=InverseLinkLoss(inverse_link), **FAST)
+    model.fit(X, y)
+
+    with pytest.raises(ValueError, match=rf"python_squared_error\.inverse_link returned {found} "
+                                         r"for the raw score [-\d.]+ at row 0\. A classifier's "
+                                         r"inverse link must return probabilities in \[0, 1\]"):
+        getattr(model, method)(X[:5])
+
+
+class UnnormalisedSoftmax(CyMulticlassLogLoss):
+    """Softmax log-loss whose inverse link forgets to divide by the row sums."""
+
+    def inverse_link(self, raw_score):
+        return np.exp(raw_score) / 1000.0
+
+
+def test_multiclass_inverse_link_row_sums_checked():
+    X, y = load_iris(return_X_y=True)
+    model = ExplainableBoostingClassifier(objective=UnnormalisedSoftmax(3), **FAST).fit(X, y)
+
+    with pytest.raises(ValueError, match=r"inverse_link returned probabilities that sum to "
+                                         r"[\d.]+ at row 0\. With 3 classes it must return one "
+                                         r"probability per class, and each row must sum to 1"):
+        model.predict_proba(X[:5])
+
+
 # A custom loss compiled from Cython -------------------------------------------------------
 
 COMPILED_LOSS_SOURCE = '''
