@@ -25,7 +25,7 @@ from ._validation import (check_known_labels, check_n_samples, check_sample_weig
                           class_codes, match_columns, to_columns)
 from . import _serialize, explain
 from .explain import raw_scores, term_contributions, term_importances
-from .losses import adjust_intercept, make_loss
+from .losses import adjust_intercept, apply_inverse_link, make_loss
 
 _log = logging.getLogger(__name__)
 
@@ -150,10 +150,12 @@ class _EBMBase(BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         timer = _Timer(self.verbose)
-        loss = make_loss(self.objective, self._is_classifier)
+        # The objective is checked before the data, and against the class count once
+        # the classes are known.
+        make_loss(self.objective, self._is_classifier)
         data = self._validate_training_data(X, y, sample_weight)
-        if self._is_classifier and len(self.classes_) > 2:
-            loss = make_loss(self.objective, True, n_classes=len(self.classes_))
+        n_classes = len(self.classes_) if self._is_classifier else None
+        loss = make_loss(self.objective, self._is_classifier, n_classes=n_classes)
         loss.validate_target(data.y, data.sample_weight)
         X_binned = self._bin_features(data)
         timer.debug("Binned %d features of %d rows into %s bins.", X_binned.shape[0],
@@ -913,11 +915,12 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         ndarray of shape (n_samples, n_classes), dtype float64
             Columns follow ``classes_``; rows sum to 1.
         """
+        # _raw_score raises NotFittedError on an unfitted model, which has no _loss.
         raw_score = self._raw_score(X)
+        probabilities = apply_inverse_link(self._loss, raw_score, is_classifier=True)
         if len(self.classes_) > 2:
-            return self._loss.inverse_link(raw_score)
-        positive = np.clip(self._loss.inverse_link(raw_score), 0.0, 1.0)
-        return np.column_stack([1.0 - positive, positive])
+            return probabilities
+        return np.column_stack([1.0 - probabilities, probabilities])
 
     def predict(self, X):
         """Return the most probable class of each row.
@@ -1006,7 +1009,7 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
         ndarray of shape (n_samples,), dtype float64
         """
         raw_score = self._raw_score(X)
-        return np.asarray(self._loss.inverse_link(raw_score), dtype=np.float64)
+        return apply_inverse_link(self._loss, raw_score, is_classifier=False)
 
 
 def check_fitted_ebm(model, caller):

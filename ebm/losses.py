@@ -62,15 +62,19 @@ class Loss:
         -------
         gradients, hessians : array-like of shape (n,)
             ``sample_weight * dl/draw_score`` and ``sample_weight * d2l/draw_score2``,
-            finite in every row. A NaN or infinite value stops the fit with a
-            ValueError that names the target and raw score of the row.
+            finite in every row. Hessians must be >= 0 and, where some weight is
+            positive, not all 0. A NaN, infinite or negative value, or hessians
+            that are all 0, stop the fit with a ValueError that names the row.
+            Where the loss is not convex, return a positive bound of its
+            curvature in place of the hessian.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement gradient_hessian.")
 
     def loss(self, y, raw_score, sample_weight):
-        """Return the weighted losses (an array of shape (n,), or their sum).
+        """Return the weighted losses, an array of shape (n,), or their sum.
 
-        Early stopping uses their sum divided by the sum of weights.
+        Early stopping uses their sum divided by the sum of weights. Another
+        shape, or a NaN or infinite loss, stops the fit with a ValueError.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement loss.")
 
@@ -79,11 +83,19 @@ class Loss:
         return prediction
 
     def inverse_link(self, raw_score):
-        """Map raw scores to predictions; the default is the identity."""
+        """Map raw scores to predictions; the default is the identity.
+
+        ``predict`` and ``predict_proba`` raise a ValueError unless the result
+        has the shape of ``raw_score`` and no NaN. For the classifier, it must
+        be the probability of ``classes_[1]``, in [0, 1].
+        """
         return raw_score
 
     def init_score(self, y, sample_weight):
-        """Return the raw score boosting starts from: the link of the weighted mean of y."""
+        """Return the raw score boosting starts from: the link of the weighted mean of y.
+
+        An override must return one finite float.
+        """
         return float(self.link(np.average(y, weights=sample_weight)))
 
     def validate_target(self, y, sample_weight):
@@ -160,7 +172,7 @@ def builtin_objective(loss):
     return None
 
 
-def make_loss(objective, is_classifier, n_classes=2):
+def make_loss(objective, is_classifier, n_classes=None):
     """Return the compiled loss for ``objective``.
 
     A custom loss given to the classifier receives y as class codes 0 and 1,
@@ -172,9 +184,10 @@ def make_loss(objective, is_classifier, n_classes=2):
         A built-in name with optional parameters, a compiled loss, or an object
         with ``gradient_hessian`` and ``loss`` methods.
     is_classifier : bool
-    n_classes : int, default=2
+    n_classes : int or None, default=None
         Classes of a classifier's target; above 2, "log_loss" becomes the
-        softmax cross-entropy.
+        softmax cross-entropy. None, before the classes are known, skips the
+        checks of the class count. A regressor ignores it.
 
     Returns
     -------
@@ -184,26 +197,22 @@ def make_loss(objective, is_classifier, n_classes=2):
         raise TypeError(
             f"objective is the class {objective.__name__}; pass an instance of it, e.g. "
             f"objective={objective.__name__}().")
+    if not is_classifier:
+        n_classes = None
     if isinstance(objective, CyLoss):
-        if objective.n_scores != (n_classes if n_classes > 2 else 1):
-            raise ValueError(
-                f"objective {objective.name!r} computes {objective.n_scores} scores per row, "
-                f"but y has {n_classes} classes.")
+        _check_kind(repr(objective.name), _compiled_loss_kind(objective), is_classifier)
+        _check_compiled_n_scores(objective, n_classes)
         return objective
     if isinstance(objective, str):
         name, params = parse_objective(objective)
         loss_class, _, kind = _BUILTIN_LOSSES[name]
-        if (kind == "classification") != is_classifier:
-            estimator = "a classifier" if is_classifier else "a regressor"
-            raise ValueError(
-                f"objective {objective!r} is a {kind} loss and cannot train {estimator}; use "
-                f"{'log_loss' if is_classifier else 'rmse or another regression loss'}.")
-        if loss_class is CyLogLoss and n_classes > 2:
+        _check_kind(repr(objective), kind, is_classifier)
+        if loss_class is CyLogLoss and n_classes is not None and n_classes > 2:
             return CyMulticlassLogLoss(n_classes)
         return loss_class(**params)
     if callable(getattr(objective, "gradient_hessian", None)) and callable(
             getattr(objective, "loss", None)):
-        if n_classes > 2:
+        if n_classes is not None and n_classes > 2:
             raise ValueError(
                 f"y has {n_classes} classes, but custom losses support one raw score per row "
                 "only; use objective='log_loss' for multiclass targets.")
@@ -211,6 +220,115 @@ def make_loss(objective, is_classifier, n_classes=2):
     raise TypeError(
         f"objective must be a loss name such as 'rmse', a CyLoss, or an object with "
         f"gradient_hessian and loss methods; got {type(objective).__name__}.")
+
+
+def _compiled_loss_kind(loss):
+    # The estimator kind that a compiled loss trains, or None for a custom
+    # CyLoss subclass, which may train either, as a custom Python loss may.
+    # A subclass of a built-in class counts as custom unless its flags mark
+    # its raw scores as class scores.
+    if loss.logistic or loss.n_scores > 1 or type(loss) is CyMulticlassLogLoss:
+        return "classification"
+    for loss_class, _, kind in _BUILTIN_LOSSES.values():
+        if type(loss) is loss_class:
+            return kind
+    return None
+
+
+def _check_kind(label, kind, is_classifier):
+    # Raise when a classification loss trains a regressor, or the reverse.
+    if kind is None or (kind == "classification") == is_classifier:
+        return
+    estimator = "a classifier" if is_classifier else "a regressor"
+    raise ValueError(
+        f"objective {label} is a {kind} loss and cannot train {estimator}; use "
+        f"{'log_loss' if is_classifier else 'rmse or another regression loss'}.")
+
+
+def _check_compiled_n_scores(loss, n_classes):
+    # A classifier keeps one raw score per row for two classes (the log-odds
+    # of classes_[1]) and one per class for more.
+    if n_classes is None:
+        return
+    expected = n_classes if n_classes > 2 else 1
+    if loss.n_scores != expected:
+        raise ValueError(
+            f"objective {loss.name!r} computes {loss.n_scores} raw scores per row, but y has "
+            f"{n_classes} classes, which take {expected}. Pass a loss with n_scores = "
+            f"{expected}, or objective='log_loss', which picks the binary or the multiclass "
+            "loss from y.")
+
+
+def apply_inverse_link(loss, raw_score, is_classifier):
+    """Map raw scores to predictions with ``loss.inverse_link``, checking what it returns.
+
+    A custom inverse link must return one value per raw score, of the shape
+    of ``raw_score``. A regressor's values must not be NaN. A classifier's
+    must be probabilities in [0, 1]: of ``classes_[1]`` for two classes, and
+    for more classes one per class, with each row summing to 1 within 1e-6.
+
+    Parameters
+    ----------
+    loss : CyLoss
+    raw_score : ndarray of shape (n_samples,) or (n_samples, n_classes), dtype float64
+    is_classifier : bool
+
+    Returns
+    -------
+    ndarray of the shape of raw_score, dtype float64
+
+    Raises
+    ------
+    TypeError
+        When inverse_link returns something other than numbers.
+    ValueError
+        When its shape or values break the rules above.
+    """
+    raw_score = np.asarray(raw_score, dtype=np.float64)
+    result = loss.inverse_link(raw_score)
+    try:
+        predictions = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{loss.name}.inverse_link returned {type(result).__name__}. It must return a float "
+            f"array of shape {raw_score.shape}, like raw_score.") from None
+    if predictions.shape != raw_score.shape:
+        raise ValueError(
+            f"{loss.name}.inverse_link returned an array of shape {predictions.shape} for raw "
+            f"scores of shape {raw_score.shape}. It must return one value per raw score, an "
+            f"array of shape {raw_score.shape}.")
+    if is_classifier:
+        _check_probabilities(loss.name, predictions, raw_score)
+    else:
+        nan = np.isnan(predictions)
+        if nan.any():
+            row = int(np.argmax(nan))
+            raise ValueError(
+                f"{loss.name}.inverse_link returned nan for the raw score "
+                f"{float(raw_score[row])!r} at row {row}. It must return a prediction for "
+                "every raw score.")
+    return predictions
+
+
+def _check_probabilities(name, probabilities, raw_score):
+    # Outside [0, 1], including NaN, or with a multiclass row that does not
+    # sum to 1, predict_proba and predict would be wrong without an error.
+    outside = ~((probabilities >= 0.0) & (probabilities <= 1.0))
+    if outside.any():
+        position = np.unravel_index(np.argmax(outside), outside.shape)
+        raise ValueError(
+            f"{name}.inverse_link returned {float(probabilities[position])!r} for the raw score "
+            f"{float(raw_score[position])!r} at row {position[0]}. A classifier's inverse link "
+            "must return probabilities in [0, 1].")
+    if probabilities.ndim == 2:
+        row_sums = probabilities.sum(axis=1)
+        off = np.abs(row_sums - 1.0) > 1e-6
+        if off.any():
+            row = int(np.argmax(off))
+            raise ValueError(
+                f"{name}.inverse_link returned probabilities that sum to "
+                f"{float(row_sums[row])!r} at row {row}. With {probabilities.shape[1]} classes "
+                "it must return one probability per class, and each row must sum to 1.")
 
 
 def adjust_intercept(loss, y, raw_score, sample_weight, n_threads=1):

@@ -16,10 +16,10 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, xlogy
 from sklearn.metrics import mean_gamma_deviance, mean_poisson_deviance, mean_tweedie_deviance
 
-from ebm._core._losses import (CyGammaDeviance, CyLogLoss, CyPoissonDeviance, CyPseudoHuber,
-                               CyPythonLoss, CyQuantile, CyRmseLog, CySquaredError,
-                               CyTweedieDeviance)
-from ebm.losses import Loss, adjust_intercept, make_loss, parse_objective
+from ebm._core._losses import (CyGammaDeviance, CyLogLoss, CyMulticlassLogLoss,
+                               CyPoissonDeviance, CyPseudoHuber, CyPythonLoss, CyQuantile,
+                               CyRmseLog, CySquaredError, CyTweedieDeviance)
+from ebm.losses import Loss, adjust_intercept, apply_inverse_link, make_loss, parse_objective
 
 # Error budgets --------------------------------------------------------------------------
 #
@@ -830,6 +830,22 @@ def test_make_loss_passes_compiled_loss_through():
     assert make_loss(COMPILED_LOSS, is_classifier=False) is COMPILED_LOSS
 
 
+@pytest.mark.parametrize("n_classes", [None, 3])
+def test_make_loss_passes_multiclass_loss_through(n_classes):
+    loss = CyMulticlassLogLoss(3)
+
+    assert make_loss(loss, is_classifier=True, n_classes=n_classes) is loss
+
+
+@pytest.mark.parametrize("n_scores, n_classes, match", [
+    (3, 4, r"computes 3 raw scores per row, but y has 4 classes, which take 4"),
+    (3, 2, r"computes 3 raw scores per row, but y has 2 classes, which take 1"),
+])
+def test_make_loss_class_count_mismatch(n_scores, n_classes, match):
+    with pytest.raises(ValueError, match=match):
+        make_loss(CyMulticlassLogLoss(n_scores), is_classifier=True, n_classes=n_classes)
+
+
 def test_make_loss_wraps_python_loss():
     loss = make_loss(PYTHON_LOSS, is_classifier=False)
 
@@ -883,6 +899,14 @@ def test_make_loss_wraps_python_loss():
     (b"rmse", False, TypeError, r"got bytes"),
     (GradientOnly(), False, TypeError, r"gradient_hessian and loss methods; got GradientOnly"),
     (CySquaredError, False, TypeError, r"pass an instance of it"),
+    # Compiled instances of built-in losses on the wrong estimator.
+    (CyLogLoss(), False, ValueError,
+     r"objective 'log_loss' is a classification loss and cannot train a regressor; use rmse"),
+    (CyMulticlassLogLoss(3), False, ValueError,
+     r"objective 'log_loss' is a classification loss and cannot train a regressor"),
+    (CySquaredError(), True, ValueError,
+     r"objective 'rmse' is a regression loss and cannot train a classifier; use log_loss"),
+    (CyQuantile(0.3), True, ValueError, r"objective 'quantile' is a regression loss"),
 ])
 def test_make_loss_errors(objective, is_classifier, error, match):
     with pytest.raises(error, match=match):
@@ -952,6 +976,176 @@ def test_python_loss_adapter_rejects_wrong_length():
     with pytest.raises(ValueError, match=r"python_squared_error\.gradient_hessian must return "
                                          r"two arrays of length 5, got 4 and 4"):
         adapter.gradient_hessian_array(ones, ones, ones)
+
+
+def python_loss_with(method, function):
+    """Return a PythonSquaredError whose ``method`` is replaced by ``function``."""
+    loss = PythonSquaredError()
+    setattr(loss, method, function)
+    return loss
+
+
+def squared_error_with_hessians(hessians):
+    """Return a gradient_hessian of squared error whose hessians are ``hessians`` times w."""
+    return lambda y, raw_score, w: (w * (raw_score - y), w * np.asarray(hessians))
+
+
+# The arrays passed are y = [1, 2, 3, 4], raw_score = 0 and sample_weight = 1.
+@pytest.mark.parametrize("method, function, error, match", [
+    # gradient_hessian must return a pair of float arrays of shape (n,).
+    ("gradient_hessian", lambda y, r, w: (r - y,), TypeError,
+     r"python_squared_error\.gradient_hessian returned a tuple of 1 value\. It must return a "
+     r"pair \(gradients, hessians\) of float arrays of shape \(4,\)\.$"),
+    ("gradient_hessian", lambda y, r, w: (r - y, w, w), TypeError,
+     r"gradient_hessian returned a tuple of 3 values\. It must return a pair"),
+    ("gradient_hessian", lambda y, r, w: 1, TypeError,
+     r"gradient_hessian returned int 1\. It must return a pair"),
+    ("gradient_hessian", lambda y, r, w: None, TypeError,
+     r"gradient_hessian returned None\. It must return a pair"),
+    ("gradient_hessian", lambda y, r, w: (r - y, None), TypeError,
+     r"gradient_hessian returned None\. It must return a pair"),
+    ("gradient_hessian", lambda y, r, w: (r - y, ["one"] * 4), TypeError,
+     r"gradient_hessian returned a list of 4 values\. It must return a pair"),
+    # Hessians must be >= 0 and not all 0.
+    ("gradient_hessian", squared_error_with_hessians([1.0, -0.5, 1.0, 1.0]), ValueError,
+     r"python_squared_error\.gradient_hessian returned hessian -0\.5 at row 1 of 4, for the "
+     r"target 2\.0 at raw score 0\.0\. Hessians must be >= 0"),
+    ("gradient_hessian", squared_error_with_hessians(-1.0), ValueError,
+     r"returned hessian -1\.0 at row 0 of 4"),
+    ("gradient_hessian", squared_error_with_hessians(0.0), ValueError,
+     r"python_squared_error\.gradient_hessian returned hessians that are all 0 for 4 rows of "
+     r"positive weight, so no Newton step is defined"),
+    # loss must return finite floats of shape (n,) or their sum.
+    ("loss", lambda y, r, w: None, TypeError,
+     r"python_squared_error\.loss returned None\. It must return a float array of shape "
+     r"\(4,\) or its sum, one float\.$"),
+    ("loss", lambda y, r, w: "1.0", TypeError, r"loss returned str '1\.0'\. It must return"),
+    ("loss", lambda y, r, w: np.zeros(3), ValueError,
+     r"python_squared_error\.loss returned an array of shape \(3,\) for 4 rows\. It must "
+     r"return a float array of shape \(4,\) or its sum"),
+    ("loss", lambda y, r, w: np.zeros((2, 4)), ValueError,
+     r"loss returned an array of shape \(2, 4\) for 4 rows"),
+    ("loss", lambda y, r, w: np.array([0.0, np.nan, 0.0, 0.0]), ValueError,
+     r"python_squared_error\.loss returned nan at row 1 of 4, for the target 2\.0 at raw "
+     r"score 0\.0\. Return finite losses"),
+    ("loss", lambda y, r, w: np.array([0.0, 0.0, -np.inf, 0.0]), ValueError,
+     r"loss returned -inf at row 2 of 4, for the target 3\.0"),
+    ("loss", lambda y, r, w: float("nan"), ValueError,
+     r"python_squared_error\.loss returned the sum nan for 4 rows\. Return finite losses"),
+    ("loss", lambda y, r, w: np.full(4, 1e308), ValueError,
+     r"loss returned finite losses for 4 rows whose sum overflows to inf"),
+])
+def test_python_loss_adapter_checks_returns(method, function, error, match):
+    adapter = make_loss(python_loss_with(method, function), is_classifier=False)
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    zeros = np.zeros(4)
+    ones = np.ones(4)
+    call = (adapter.gradient_hessian_array if method == "gradient_hessian"
+            else adapter.loss_sum_array)
+
+    # The overflow case would also print numpy's overflow warning.
+    with np.errstate(over="ignore"), pytest.raises(error, match=match):
+        call(y, zeros, ones)
+
+
+def test_python_loss_adapter_accepts_zero_weight_hessians():
+    # Rows of weight 0 have hessian 0. Only a call whose hessians are all 0 while
+    # some weight is positive is rejected.
+    adapter = make_loss(PYTHON_LOSS, is_classifier=False)
+    y = np.array([1.0, 2.0, 3.0])
+    zeros = np.zeros(3)
+
+    gradients, hessians = adapter.gradient_hessian_array(y, zeros, np.array([0.0, 1.0, 0.0]))
+    _, all_zero = adapter.gradient_hessian_array(y, zeros, zeros)
+
+    np.testing.assert_array_equal(hessians, [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(all_zero, zeros)
+
+
+@pytest.mark.parametrize("init_score, error, match", [
+    (lambda y, w: np.array([1.0, 2.0]), TypeError,
+     r"python_squared_error\.init_score returned an array of shape \(2,\) and dtype "
+     r"float64\. It must return one finite float, the raw score that boosting starts from\.$"),
+    (lambda y, w: None, TypeError, r"init_score returned None\. It must return one finite float"),
+    (lambda y, w: float("nan"), ValueError,
+     r"python_squared_error\.init_score returned nan\. It must return one finite float"),
+])
+def test_python_loss_adapter_checks_init_score(init_score, error, match):
+    adapter = make_loss(python_loss_with("init_score", init_score), is_classifier=False)
+    ones = np.ones(3)
+
+    with pytest.raises(error, match=match):
+        adapter.init_score(ones, ones)
+
+
+def test_python_loss_adapter_accepts_numpy_scalar_init_score():
+    adapter = make_loss(PYTHON_LOSS, is_classifier=False)
+    y = np.array([1.0, 2.0, 6.0])
+
+    score = adapter.init_score(y, np.ones(3))
+
+    assert type(score) is float
+    assert score == 3.0
+
+
+class CompiledInverseLink(CyQuantile):
+    """Quantile loss with an inverse link overridden in Python, as a CyLoss subclass may do."""
+
+    def inverse_link(self, raw_score):
+        return self.replacement(raw_score)
+
+
+@pytest.mark.parametrize("inverse_link, raw_score, is_classifier, error, match", [
+    (lambda r: r[:-1], np.zeros(3), False, ValueError,
+     r"quantile\.inverse_link returned an array of shape \(2,\) for raw scores of shape "
+     r"\(3,\)\. It must return one value per raw score, an array of shape \(3,\)\.$"),
+    (lambda r: np.stack([r, r]), np.zeros(3), True, ValueError,
+     r"returned an array of shape \(2, 3\) for raw scores of shape \(3,\)"),
+    (lambda r: r[:, :2], np.zeros((3, 3)), True, ValueError,
+     r"returned an array of shape \(3, 2\) for raw scores of shape \(3, 3\)"),
+    (lambda r: "x", np.zeros(3), False, TypeError,
+     r"quantile\.inverse_link returned str\. It must return a float array of shape \(3,\)"),
+    (lambda r: np.where(r > 0, np.nan, r), np.array([0.0, 1.0]), False, ValueError,
+     r"quantile\.inverse_link returned nan for the raw score 1\.0 at row 1\. It must return a "
+     r"prediction for every raw score\.$"),
+    (lambda r: r, np.array([0.5, 1.5]), True, ValueError,
+     r"quantile\.inverse_link returned 1\.5 for the raw score 1\.5 at row 1\. A classifier's "
+     r"inverse link must return probabilities in \[0, 1\]\.$"),
+    (lambda r: r, np.array([[0.5, 0.5], [0.2, np.nan]]), True, ValueError,
+     r"returned nan for the raw score nan at row 1\. A classifier's"),
+    (lambda r: r, np.array([[0.25, 0.25, 0.5], [0.25, 0.25, 0.25]]), True, ValueError,
+     r"quantile\.inverse_link returned probabilities that sum to 0\.75 at row 1\. With 3 classes "
+     r"it must return one probability per class, and each row must sum to 1\.$"),
+])
+def test_apply_inverse_link_errors(inverse_link, raw_score, is_classifier, error, match):
+    loss = CompiledInverseLink()
+    loss.replacement = inverse_link
+
+    with pytest.raises(error, match=match):
+        apply_inverse_link(loss, raw_score, is_classifier)
+
+
+@pytest.mark.parametrize("raw_score, is_classifier", [
+    (np.array([-800.0, 0.0, 800.0]), False),  # exp overflows to inf, which a regressor may return
+    (np.array([-800.0, 0.0, 800.0]), True),
+])
+def test_apply_inverse_link_builtin_unchanged(raw_score, is_classifier):
+    loss = make_loss("log_loss" if is_classifier else "poisson", is_classifier)
+
+    with np.errstate(over="ignore"):
+        predictions = apply_inverse_link(loss, raw_score, is_classifier)
+        expected = loss.inverse_link(raw_score)
+
+    np.testing.assert_array_equal(predictions, expected)
+
+
+def test_apply_inverse_link_multiclass_builtin():
+    loss = make_loss("log_loss", True, n_classes=3)
+    raw_score = np.array([[0.0, 1.0, -1.0], [700.0, -700.0, 0.0]])
+
+    probabilities = apply_inverse_link(loss, raw_score, is_classifier=True)
+
+    np.testing.assert_array_equal(probabilities, loss.inverse_link(raw_score))
 
 
 @pytest.mark.parametrize("method", ["gradient_hessian", "loss"])

@@ -8,12 +8,17 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import io
+
 import numpy as np
 import pytest
+from sklearn.datasets import load_iris
 
 import ebm
 import ebm._ebm
-from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor
+from ebm import ExplainableBoostingClassifier, ExplainableBoostingRegressor, load_json
+from ebm._core._losses import (CyLogLoss, CyMulticlassLogLoss, CyPoissonDeviance,
+                               CySquaredError)
 from ebm.losses import Loss, make_loss, sigmoid
 
 # Two bags and at most 50 rounds keep each fit on the 3,000-row samples of conftest.py
@@ -318,6 +323,197 @@ def test_python_loss_nan_gradient_rejected():
         ExplainableBoostingRegressor(objective=NaNGradientLoss(), **FAST).fit(X, y)
 
 
+class NaNLossAtRow(SquaredErrorLoss):
+    """Returns ``value`` as the loss of row 3."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def loss(self, y, raw_score, sample_weight):
+        losses = super().loss(y, raw_score, sample_weight)
+        losses[3] = self.value
+        return losses
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_python_loss_non_finite_loss_rejected(value):
+    # Unchecked, a non-finite loss hides every improvement from early stopping, so the
+    # fit would end with every term at 0 and only a warning.
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(ValueError, match=rf"python_squared_error\.loss returned {value} at row "
+                                         r"3 of \d+, for the target [\d.]+ at raw score "
+                                         r"[\d.]+\. Return finite losses"):
+        ExplainableBoostingRegressor(objective=NaNLossAtRow(value), **FAST).fit(X, y)
+
+
+class ShapedLoss(SquaredErrorLoss):
+    """Returns the losses reshaped by ``reshape``."""
+
+    def __init__(self, reshape):
+        super().__init__()
+        self.reshape = reshape
+
+    def loss(self, y, raw_score, sample_weight):
+        return self.reshape(super().loss(y, raw_score, sample_weight))
+
+
+@pytest.mark.parametrize("reshape, shape", [
+    (lambda losses: losses[:-1], r"\(\d+,\)"),
+    (lambda losses: np.stack([losses, losses]), r"\(2, \d+\)"),
+])
+def test_python_loss_wrong_loss_shape_rejected(reshape, shape):
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(ValueError, match=rf"python_squared_error\.loss returned an array of "
+                                         rf"shape {shape} for \d+ rows\. It must return a float "
+                                         r"array of shape \(\d+,\) or its sum"):
+        ExplainableBoostingRegressor(objective=ShapedLoss(reshape), **FAST).fit(X, y)
+
+
+class ScaledHessianLoss(SquaredErrorLoss):
+    """Returns the hessians of squared error times ``factor``."""
+
+    def __init__(self, factor):
+        super().__init__(constant_hessian=False)
+        self.factor = factor
+
+    def gradient_hessian(self, y, raw_score, sample_weight):
+        gradients, hessians = super().gradient_hessian(y, raw_score, sample_weight)
+        return gradients, self.factor * hessians
+
+
+@pytest.mark.parametrize("factor, match", [
+    (-1.0, r"python_squared_error\.gradient_hessian returned hessian -1\.0 at row 0 of \d+, "
+           r"for the target [\d.]+ at raw score [\d.]+\. Hessians must be >= 0"),
+    (0.0, r"python_squared_error\.gradient_hessian returned hessians that are all 0 for \d+ "
+          r"rows of positive weight"),
+])
+def test_python_loss_bad_hessians_rejected(factor, match):
+    # Unchecked, such hessians make every split gain 0, so the fit would end with every
+    # term at 0 and only a warning.
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(ValueError, match=match):
+        ExplainableBoostingRegressor(objective=ScaledHessianLoss(factor), **FAST).fit(X, y)
+
+
+def test_python_loss_zero_weight_rows_fit():
+    # Hessians of 0 on rows of weight 0 are valid.
+    X, y = make_counts(n_samples=300)
+    sample_weight = np.where(np.arange(len(y)) % 3 == 0, 0.0, 1.0)
+
+    custom = ExplainableBoostingRegressor(objective=SquaredErrorLoss(constant_hessian=False),
+                                          **FAST).fit(X, y, sample_weight=sample_weight)
+    builtin = ExplainableBoostingRegressor(objective="rmse", **FAST).fit(
+        X, y, sample_weight=sample_weight)
+
+    assert_same_terms(custom, builtin, atol=1e-9)
+
+
+class WrongPairLoss(SquaredErrorLoss):
+    """gradient_hessian returns the gradients followed by ``n_hessians`` hessian arrays."""
+
+    def __init__(self, n_hessians):
+        super().__init__()
+        self.n_hessians = n_hessians
+
+    def gradient_hessian(self, y, raw_score, sample_weight):
+        gradients, hessians = super().gradient_hessian(y, raw_score, sample_weight)
+        return (gradients,) + (hessians,) * self.n_hessians
+
+
+@pytest.mark.parametrize("n_hessians, returned", [(0, "a tuple of 1 value"),
+                                                  (2, "a tuple of 3 values")])
+def test_python_loss_wrong_pair_rejected(n_hessians, returned):
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(TypeError, match=rf"python_squared_error\.gradient_hessian returned "
+                                        rf"{returned}\. It must return a pair \(gradients, "
+                                        r"hessians\) of float arrays of shape \(\d+,\)"):
+        ExplainableBoostingRegressor(objective=WrongPairLoss(n_hessians), **FAST).fit(X, y)
+
+
+def test_python_loss_array_init_score_rejected():
+    class ArrayInitScore(SquaredErrorLoss):
+        def init_score(self, y, sample_weight):
+            return np.array([0.0, 1.0])
+
+    X, y = make_counts(n_samples=300)
+
+    with pytest.raises(TypeError, match=r"python_squared_error\.init_score returned an array "
+                                        r"of shape \(2,\) and dtype float64\. It must return "
+                                        r"one finite float"):
+        ExplainableBoostingRegressor(objective=ArrayInitScore(), **FAST).fit(X, y)
+
+
+class InverseLinkLoss(SquaredErrorLoss):
+    """Squared error whose inverse link is ``inverse_link``."""
+
+    def __init__(self, inverse_link):
+        super().__init__()
+        self._inverse_link = inverse_link
+
+    def inverse_link(self, raw_score):
+        return self._inverse_link(raw_score)
+
+
+@pytest.mark.parametrize("inverse_link, error, match", [
+    (lambda raw_score: raw_score[:-1], ValueError,
+     r"python_squared_error\.inverse_link returned an array of shape \(4,\) for raw scores "
+     r"of shape \(5,\)\. It must return one value per raw score, an array of shape \(5,\)"),
+    (lambda raw_score: np.where(raw_score > -np.inf, np.nan, 0.0), ValueError,
+     r"python_squared_error\.inverse_link returned nan for the raw score [-\d.]+ at row 0\. It "
+     r"must return a prediction for every raw score"),
+    (lambda raw_score: None, TypeError,
+     r"python_squared_error\.inverse_link returned None\. It must return a float array of "
+     r"shape \(5,\), like raw_score"),
+])
+def test_regressor_inverse_link_checked(inverse_link, error, match):
+    X, y = make_counts(n_samples=300)
+    model = ExplainableBoostingRegressor(objective=InverseLinkLoss(inverse_link), **FAST)
+    model.fit(X, y)
+
+    with pytest.raises(error, match=match):
+        model.predict(X[:5])
+
+
+@pytest.mark.parametrize("inverse_link, found", [
+    (lambda raw_score: np.full_like(raw_score, np.nan), "nan"),
+    (lambda raw_score: sigmoid(raw_score) + 1.0, r"1\.[\d]+"),
+    (lambda raw_score: -sigmoid(raw_score), r"-0\.[\d]+"),
+])
+@pytest.mark.parametrize("method", ["predict_proba", "predict"])
+def test_classifier_inverse_link_checked(inverse_link, found, method):
+    X, y = make_counts(n_samples=300)
+    y = (y > np.median(y)).astype(np.float64)
+    model = ExplainableBoostingClassifier(objective=InverseLinkLoss(inverse_link), **FAST)
+    model.fit(X, y)
+
+    with pytest.raises(ValueError, match=rf"python_squared_error\.inverse_link returned {found} "
+                                         r"for the raw score [-\d.]+ at row 0\. A classifier's "
+                                         r"inverse link must return probabilities in \[0, 1\]"):
+        getattr(model, method)(X[:5])
+
+
+class UnnormalisedSoftmax(CyMulticlassLogLoss):
+    """Softmax log-loss whose inverse link forgets to divide by the row sums."""
+
+    def inverse_link(self, raw_score):
+        return np.exp(raw_score) / 1000.0
+
+
+def test_multiclass_inverse_link_row_sums_checked():
+    X, y = load_iris(return_X_y=True)
+    model = ExplainableBoostingClassifier(objective=UnnormalisedSoftmax(3), **FAST).fit(X, y)
+
+    with pytest.raises(ValueError, match=r"inverse_link returned probabilities that sum to "
+                                         r"[\d.]+ at row 0\. With 3 classes it must return one "
+                                         r"probability per class, and each row must sum to 1"):
+        model.predict_proba(X[:5])
+
+
 # A custom loss compiled from Cython -------------------------------------------------------
 
 COMPILED_LOSS_SOURCE = '''
@@ -428,6 +624,57 @@ def test_compiled_loss_python_wrappers(compiled_loss_module):
     np.testing.assert_array_equal(hessians, sample_weight)
     assert loss.loss_sum_array(y, raw_score, sample_weight) == 0.5 + 0.0 + 2.25
     assert loss.constant_hessian is True
+
+
+# Built-in losses passed as compiled instances -------------------------------------------
+
+@pytest.mark.parametrize("estimator_class, loss, objective", [
+    (ExplainableBoostingRegressor, CyLogLoss(), "log_loss"),
+    (ExplainableBoostingRegressor, CyMulticlassLogLoss(3), "log_loss"),
+    (ExplainableBoostingClassifier, CySquaredError(), "rmse"),
+    (ExplainableBoostingClassifier, CyPoissonDeviance(), "poisson_deviance"),
+])
+def test_compiled_loss_wrong_estimator_rejected(estimator_class, loss, objective):
+    # An instance gets the same error as its objective string.
+    X, y = make_counts(n_samples=100)
+    y = (y > np.median(y)).astype(np.float64)
+    with pytest.raises(ValueError) as string_error:
+        estimator_class(objective=objective, **FAST).fit(X, y)
+
+    with pytest.raises(ValueError) as instance_error:
+        estimator_class(objective=loss, **FAST).fit(X, y)
+
+    assert str(instance_error.value) == str(string_error.value)
+    assert "loss and cannot train a" in str(instance_error.value)
+
+
+def test_compiled_multiclass_loss_matches_log_loss():
+    X, y = load_iris(return_X_y=True)
+
+    compiled = ExplainableBoostingClassifier(objective=CyMulticlassLogLoss(3), **FAST).fit(X, y)
+    builtin = ExplainableBoostingClassifier(objective="log_loss", **FAST).fit(X, y)
+    buffer = io.StringIO()
+    compiled.to_json(buffer)
+    buffer.seek(0)
+    restored = load_json(buffer)
+
+    assert_same_terms(compiled, builtin, atol=0.0)
+    assert compiled.objective_ == "log_loss"
+    np.testing.assert_array_equal(restored.predict_proba(X), compiled.predict_proba(X))
+
+
+@pytest.mark.parametrize("n_scores, n_target_classes, match", [
+    (4, 3, r"objective 'log_loss' computes 4 raw scores per row, but y has 3 classes, "
+           r"which take 3\. Pass a loss with n_scores = 3"),
+    (3, 2, r"objective 'log_loss' computes 3 raw scores per row, but y has 2 classes, "
+           r"which take 1\."),
+])
+def test_compiled_multiclass_loss_class_count_mismatch(n_scores, n_target_classes, match):
+    X, y = load_iris(return_X_y=True)
+    y = np.minimum(y, n_target_classes - 1)
+
+    with pytest.raises(ValueError, match=match):
+        ExplainableBoostingClassifier(objective=CyMulticlassLogLoss(n_scores), **FAST).fit(X, y)
 
 
 # Sample weights ---------------------------------------------------------------------------

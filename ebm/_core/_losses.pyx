@@ -942,15 +942,19 @@ cdef class CyPythonLoss(CyLoss):
         if self.error is not None or n == 0:
             return
         try:
-            g, h = self.python_loss.gradient_hessian(
-                _view(y, n), _view(raw_score, n), _view(sample_weight, n))
-            g_view = np.ascontiguousarray(g, dtype=np.float64).reshape(-1)
-            h_view = np.ascontiguousarray(h, dtype=np.float64).reshape(-1)
+            y_array = _view(y, n)
+            raw_score_array = _view(raw_score, n)
+            weight_array = _view(sample_weight, n)
+            result = self.python_loss.gradient_hessian(y_array, raw_score_array, weight_array)
+            g, h = _unpack_derivatives(self.name, result, n)
+            g_view = g
+            h_view = h
             if g_view.shape[0] != n or h_view.shape[0] != n:
                 raise ValueError(
                     f"{self.name}.gradient_hessian must return two arrays of length {n}, got "
                     f"{g_view.shape[0]} and {h_view.shape[0]}.")
             _check_finite_derivatives(self.name, g_view, h_view, y, raw_score)
+            _check_hessians(self.name, h, weight_array, y_array, raw_score_array)
             memcpy(gradients, &g_view[0], n * sizeof(double))
             memcpy(hessians, &h_view[0], n * sizeof(double))
         except BaseException as exc:
@@ -972,8 +976,10 @@ cdef class CyPythonLoss(CyLoss):
         if self.error is not None or n == 0:
             return 0.0
         try:
-            return float(np.sum(self.python_loss.loss(
-                _view(y, n), _view(raw_score, n), _view(sample_weight, n))))
+            y_array = _view(y, n)
+            raw_score_array = _view(raw_score, n)
+            losses = self.python_loss.loss(y_array, raw_score_array, _view(sample_weight, n))
+            return _sum_losses(self.name, losses, y_array, raw_score_array)
         except BaseException as exc:
             self.error = exc
             self.failed = True
@@ -982,8 +988,10 @@ cdef class CyPythonLoss(CyLoss):
     def inverse_link(self, raw_score):
         """Use the Python loss's inverse_link when it has one."""
         if hasattr(self.python_loss, "inverse_link"):
-            return np.asarray(self.python_loss.inverse_link(np.asarray(raw_score, np.float64)),
-                              dtype=np.float64)
+            raw_score = np.asarray(raw_score, np.float64)
+            return _float_array(self.name, "inverse_link",
+                                self.python_loss.inverse_link(raw_score),
+                                f"a float array of shape {raw_score.shape}, like raw_score")
         return CyLoss.inverse_link(self, raw_score)
 
     def link(self, prediction):
@@ -996,13 +1004,116 @@ cdef class CyPythonLoss(CyLoss):
     def init_score(self, y, sample_weight):
         """Use the Python loss's init_score when it has one."""
         if hasattr(self.python_loss, "init_score"):
-            return float(self.python_loss.init_score(y, sample_weight))
+            result = self.python_loss.init_score(y, sample_weight)
+            contract = "one finite float, the raw score that boosting starts from"
+            score = _float_array(self.name, "init_score", result, contract)
+            if score.ndim != 0:
+                raise TypeError(
+                    f"{self.name}.init_score returned {_describe(result)}. It must return "
+                    f"{contract}.")
+            if not np.isfinite(score):
+                # The default of Loss is link(weighted mean of y), so a link
+                # undefined at that mean ends here too.
+                raise ValueError(
+                    f"{self.name}.init_score returned {float(score)!r}. It must return "
+                    f"{contract}. Check that link is finite at the weighted mean of y, "
+                    "which the default init_score of Loss passes to it.")
+            return float(score)
         return CyLoss.init_score(self, y, sample_weight)
 
     def validate_target(self, y, sample_weight):
         """Use the Python loss's validate_target when it has one."""
         if hasattr(self.python_loss, "validate_target"):
             self.python_loss.validate_target(y, sample_weight)
+
+
+def _describe(value):
+    # A short description of a value that a Python loss method returned, for errors.
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} value{'' if len(value) == 1 else 's'}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _float_array(name, method, value, contract):
+    # Convert what method returned to a float64 array, or raise a TypeError
+    # that names the method, what it returned and the contract.
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        # A ragged nesting of sequences.
+        array = None
+    if array is None or array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name}.{method} returned {_describe(value)}. It must return {contract}.")
+    return np.asarray(array, dtype=np.float64, order="C")
+
+
+def _unpack_derivatives(name, result, Py_ssize_t n):
+    # Split the result of gradient_hessian into two flat float64 arrays.
+    contract = f"a pair (gradients, hessians) of float arrays of shape ({n},)"
+    if isinstance(result, (str, bytes)) or not hasattr(result, "__len__") or len(result) != 2:
+        raise TypeError(f"{name}.gradient_hessian returned {_describe(result)}. It must return "
+                        f"{contract}.")
+    gradients, hessians = result
+    return (_float_array(name, "gradient_hessian", gradients, contract).reshape(-1),
+            _float_array(name, "gradient_hessian", hessians, contract).reshape(-1))
+
+
+def _sum_losses(name, losses, y, raw_score):
+    # Return the sum of what loss returned, after checking its type, shape and
+    # finiteness. A NaN loss would stop every early-stopping comparison from
+    # seeing an improvement, so the fit would end with all scores zero.
+    cdef Py_ssize_t n = y.shape[0]
+    contract = f"a float array of shape ({n},) or its sum, one float"
+    array = _float_array(name, "loss", losses, contract)
+    if array.shape != () and array.shape != (n,):
+        raise ValueError(f"{name}.loss returned an array of shape {array.shape} for {n} rows. "
+                         f"It must return {contract}.")
+    total = float(np.sum(array))
+    if np.isfinite(total):
+        return total
+    fix = "Return finite losses: clip the raw score or the result where the formula overflows."
+    if array.ndim == 0:
+        raise ValueError(f"{name}.loss returned the sum {total!r} for {n} rows. {fix}")
+    finite = np.isfinite(array)
+    if finite.all():
+        raise ValueError(f"{name}.loss returned finite losses for {n} rows whose sum overflows "
+                         f"to {total!r}. Scale the loss down.")
+    row = int(np.argmin(finite))
+    raise ValueError(
+        f"{name}.loss returned {float(array[row])!r} at row {row} of {n}, for the target "
+        f"{float(y[row])!r} at raw score {float(raw_score[row])!r}. {fix}")
+
+
+def _check_hessians(name, hessians, sample_weight, y, raw_score):
+    # The split gain of a leaf is 0 where its hessian sum is 0 or below, so
+    # hessians that are all 0, or negative enough, would leave every term at 0
+    # without an error. Negative hessians in some rows shrink the hessian sums
+    # and so inflate the Newton steps.
+    cdef Py_ssize_t n = hessians.shape[0]
+    negative = hessians < 0.0
+    if negative.any():
+        row = int(np.argmax(negative))
+        raise ValueError(
+            f"{name}.gradient_hessian returned hessian {float(hessians[row])!r} at row {row} of "
+            f"{n}, for the target {float(y[row])!r} at raw score {float(raw_score[row])!r}. "
+            "Hessians must be >= 0, because every step is a Newton step. Where the loss is "
+            "not convex, return a positive bound of its curvature, such as the Gauss-Newton "
+            "term, instead.")
+    if hessians.sum() == 0.0 and sample_weight.sum() > 0.0:
+        raise ValueError(
+            f"{name}.gradient_hessian returned hessians that are all 0 for {n} rows of "
+            "positive weight, so no Newton step is defined and the fit would leave every term "
+            "at 0. Where the loss has no curvature, return a positive hessian such as the "
+            "sample weight, as objective='quantile' does, and set constant_hessian = True if "
+            "it never changes.")
 
 
 cdef void _check_finite_derivatives(str name, const double[::1] gradients,
