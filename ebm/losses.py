@@ -148,6 +148,9 @@ def parse_objective(objective):
             raise ValueError(
                 f"objective {objective!r}: {item!r} is not a parameter of {name}; {accepted}.")
         try:
+            # Python's float() accepts digit separators, so '0_5' would read as 5.
+            if "_" in value:
+                raise ValueError(value)
             params[key] = float(value)
         except ValueError:
             raise ValueError(

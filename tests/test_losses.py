@@ -873,6 +873,7 @@ def test_make_loss_wraps_python_loss():
     ("quantile:alpha=high", False, ValueError,
      r"objective 'quantile:alpha=high': parameter alpha must be a number, got 'high'"),
     ("pseudo_huber:delta=", False, ValueError, r"parameter delta must be a number, got ''"),
+    ("quantile:alpha=0_5", False, ValueError, r"parameter alpha must be a number, got '0_5'"),
     # Values out of range.
     ("tweedie_deviance:variance_power=2", False, ValueError,
      r"tweedie_deviance needs 1 < variance_power < 2, got 2\.0"),
