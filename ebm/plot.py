@@ -14,6 +14,7 @@ Every figure reads the fitted attributes (``term_scores_``,
 """
 
 import numbers
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -33,6 +34,9 @@ _TOTAL_COLOUR = "#636363"
 
 # At most this many cut points are labelled on a heatmap axis, so labels do not overlap.
 _MAX_HEATMAP_TICKS = 12
+
+# Heatmap axis labels and titles longer than this many characters are wrapped.
+_HEATMAP_LABEL_CHARS = 36
 
 # Feature names longer than this are shortened in the y tick labels of the importances
 # and local figures. A pair's label contains two names, so each gets the smaller limit.
@@ -367,9 +371,14 @@ def _label_heatmap_axis(set_ticks, axis, cells):
     set_ticks(positions, labels)
 
 
+def _wrap(text, width):
+    # Break a long name over lines at spaces or, failing that, anywhere.
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
+
+
 def _pair_figure(data, score_label):
-    # NOTE: titles and axis labels here show full feature names, which importances and
-    # local shorten. Names of about 50 characters overlap in a multiclass heatmap.
+    # Axis labels and titles keep full feature names, wrapped so that long names stay
+    # within their heatmap.
     axis_a, axis_b = data.axes
     rows_a = _heatmap_cells(axis_a, data.weights.sum(axis=1))
     rows_b = _heatmap_cells(axis_b, data.weights.sum(axis=0))
@@ -396,13 +405,13 @@ def _pair_figure(data, score_label):
         _label_heatmap_axis(axes.set_yticks, axis_b, rows_b)
         for label in axes.get_xticklabels():
             label.set(rotation=45, ha="right", rotation_mode="anchor")
-        axes.set_xlabel(axis_a.name)
-        axes.set_ylabel(axis_b.name)
+        axes.set_xlabel(_wrap(axis_a.name, _HEATMAP_LABEL_CHARS))
+        axes.set_ylabel(_wrap(axis_b.name, _HEATMAP_LABEL_CHARS))
         axes.set_label("heatmap")
-        axes.set_title(data.name if data.score_names[k] is None
+        axes.set_title(_wrap(data.name, _HEATMAP_LABEL_CHARS) if data.score_names[k] is None
                        else f"class {data.score_names[k]}")
     if n_scores > 1:
-        figure.suptitle(data.name)
+        figure.suptitle(_wrap(data.name, 2 * _HEATMAP_LABEL_CHARS))
     colour_bar = figure.colorbar(mesh, ax=list(heatmap_axes))
     colour_bar.set_label(score_label)
     return figure

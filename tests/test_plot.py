@@ -477,6 +477,26 @@ def test_multiclass_local_names_fit(penguins):
     _assert_inside_figure(figure, figure.axes[0].get_yticklabels())
 
 
+@pytest.mark.parametrize("n_chars", [27, 55])
+def test_pair_heatmap_names_fit(penguins, n_chars):
+    X, y = penguins
+    X = X.rename(columns={column: _long_name(column, n_chars) for column in X.columns})
+    first, second = X.columns[:2]
+    model = ExplainableBoostingClassifier(interactions=[(first, second)], outer_bags=2,
+                                          max_rounds=30, n_jobs=1).fit(X, y)
+
+    figure = _draw_without_warnings(lambda: plot.term(model, (first, second)))
+    heatmaps = [axes for axes in figure.axes if axes.get_label() == "heatmap"]
+
+    assert len(heatmaps) == 3
+    labels = [axes.xaxis.label for axes in heatmaps] + [axes.yaxis.label for axes in heatmaps]
+    _assert_inside_figure(figure, labels + [figure._suptitle])
+    assert all(text.get_text().replace("\n", "") in (first, second) for text in labels)
+    for left, right in zip(heatmaps, heatmaps[1:]):
+        # A heatmap's y label ends left of the heatmap beside it, not on top of it.
+        assert right.yaxis.label.get_window_extent().x0 >= left.get_window_extent().x1 - 1
+
+
 def test_long_names_shortened_but_kept(named_model):
     model, X = named_model
     order = np.argsort(-model.term_importances(), kind="stable")
