@@ -20,10 +20,11 @@ class RawColumn:
 
     ``values`` is a float64 array when ``kind`` is "numeric" (NaN marks missing;
     bools become 0 and 1) and an object array otherwise (None marks missing). ``categories`` and
-    ``ordered`` come from a pandas ``category`` dtype. ``narrow_dtype`` is float32
-    or float16 for numeric values that came in that dtype, whose category keys
-    are their shortest form at that precision (0.1, not 0.10000000149011612),
-    and None otherwise.
+    ``ordered`` come from a pandas ``category`` dtype. ``key_dtype`` is bool,
+    float32 or float16 for numeric values that came in that dtype, and None
+    otherwise. A nominal feature keys such values in that dtype: bools as
+    "False" and "True", as in an object column, and float32 values by their
+    shortest digits at that precision (0.1, not 0.10000000149011612).
     """
 
     name: str
@@ -31,13 +32,14 @@ class RawColumn:
     values: np.ndarray
     categories: list = None
     ordered: bool = False
-    narrow_dtype: np.dtype = None
+    key_dtype: np.dtype = None
 
 
-def _narrow_dtype(dtype):
-    # float32 or float16 for those dtypes (pandas' Float32 included), else None.
+def _key_dtype(dtype):
+    # bool, float32 or float16 for those dtypes (pandas' boolean and Float32
+    # included), else None.
     numpy_dtype = getattr(dtype, "numpy_dtype", dtype)
-    if isinstance(numpy_dtype, np.dtype) and numpy_dtype in (np.float32, np.float16):
+    if isinstance(numpy_dtype, np.dtype) and numpy_dtype in (np.bool_, np.float32, np.float16):
         return numpy_dtype
     return None
 
@@ -141,10 +143,11 @@ def _column_from_series(name, series):
     if pd.api.types.is_bool_dtype(dtype):
         # Bools are the numbers 0 and 1, as in InterpretML, so a column given as
         # bools in fit and as 0/1 in predict (or the reverse) bins the same way.
-        return RawColumn(name, "numeric", series.to_numpy(dtype=np.float64, na_value=np.nan))
+        return RawColumn(name, "numeric", series.to_numpy(dtype=np.float64, na_value=np.nan),
+                         key_dtype=np.dtype(np.bool_))
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        return RawColumn(name, "numeric", values, narrow_dtype=_narrow_dtype(dtype))
+        return RawColumn(name, "numeric", values, key_dtype=_key_dtype(dtype))
     return RawColumn(name, "object", _normalise_object(name, series.to_numpy(dtype=object)))
 
 
@@ -203,8 +206,8 @@ def to_columns(X, n_threads=1):
     names = default_feature_names(array.shape[1])
     if array.dtype.kind in "biuf":
         by_column = _numeric_columns(array, n_threads)
-        narrow = _narrow_dtype(array.dtype)
-        columns = [RawColumn(name, "numeric", by_column[i], narrow_dtype=narrow)
+        key_dtype = _key_dtype(array.dtype)
+        columns = [RawColumn(name, "numeric", by_column[i], key_dtype=key_dtype)
                    for i, name in enumerate(names)]
     else:
         columns = [_column_from_array(names[i], array[:, i]) for i in range(array.shape[1])]

@@ -367,9 +367,9 @@ def fit_feature_bins(column, requested_type, max_bins):
 
 
 def _numeric_keys(column, values):
-    # Return the category keys of numeric values, at the precision the column came in.
-    if column.narrow_dtype is not None:
-        values = values.astype(column.narrow_dtype)
+    # Return the category keys of numeric values, in the dtype the column came in.
+    if column.key_dtype is not None:
+        values = values.astype(column.key_dtype)
     return [category_key(value) for value in values]
 
 

@@ -236,6 +236,20 @@ def test_nominal_floats_match_across_precisions(fit_dtype, predict_dtype):
     np.testing.assert_array_equal(predicted, bins)
 
 
+@pytest.mark.parametrize("fit_dtype, predict_dtype", [
+    (bool, object), (object, bool), ("boolean", object), (bool, "boolean")])
+def test_nominal_bools_match_across_dtypes(fit_dtype, predict_dtype):
+    # pandas turns a bool column into object or boolean once a value is missing.
+    feature_bins, bins = fit_and_bin([True, False, True], feature_type="nominal",
+                                     dtype=fit_dtype)
+    predicted = bin_column(column_of([True, False, True], predict_dtype), feature_bins)
+    with_missing = bin_column(column_of([True, None, False], object), feature_bins)
+
+    assert list(feature_bins.categories) == ["False", "True"]
+    np.testing.assert_array_equal(predicted, bins)
+    np.testing.assert_array_equal(with_missing, [bins[0], 0, bins[1]])
+
+
 def test_float32_category_key_is_shortest():
     assert category_key(np.float32(0.1)) == "0.1"
     assert category_key(np.float16(0.1)) == "0.1"
