@@ -350,9 +350,11 @@ def class_codes(y):
     return classes, codes.ravel()
 
 
-# Largest total of sample_weight, an estimate that leaves the fit's weighted
-# sums of losses room below the float64 limit of about 1.8e308.
-MAX_WEIGHT_TOTAL = 1e300
+# Bounds on sample_weight. Split gains square weighted gradient sums, which
+# overflow float64 (about 1.8e308) once the total weight passes about 1e154
+# and underflow for weights below about 1e-154, so these leave a wide margin.
+MAX_WEIGHT_TOTAL = 1e100
+MIN_POSITIVE_WEIGHT = 1e-100
 
 
 def check_known_labels(y, classes):
@@ -373,8 +375,8 @@ def check_sample_weight(sample_weight, n_samples):
     ------
     ValueError
         When the length differs from X's, a weight is negative, NaN,
-        infinite or subnormal, all weights are 0, or their sum is above
-        ``MAX_WEIGHT_TOTAL``.
+        infinite or positive but below ``MIN_POSITIVE_WEIGHT``, all weights
+        are 0, or their sum is above ``MAX_WEIGHT_TOTAL``.
     """
     if sample_weight is None:
         return np.ones(n_samples, dtype=np.float64)
@@ -398,24 +400,22 @@ def check_sample_weight(sample_weight, n_samples):
             f"at row {first} ({float(weights[first])!r}); weights must be finite and >= 0.")
     if not (weights > 0).any():
         raise ValueError("sample_weight is zero for every sample; at least one must be positive.")
-    # The fit multiplies weights by gradients and losses and then sums the
-    # products. Subnormal weights lose their precision in the products, and
-    # totals near the float64 limit overflow in the sums.
-    subnormal = (weights > 0) & (weights < np.finfo(np.float64).tiny)
-    if subnormal.any():
-        first = int(np.flatnonzero(subnormal)[0])
-        count = int(subnormal.sum())
+    tiny = (weights > 0) & (weights < MIN_POSITIVE_WEIGHT)
+    if tiny.any():
+        first = int(np.flatnonzero(tiny)[0])
+        count = int(tiny.sum())
         raise ValueError(
-            f"sample_weight is subnormal (positive but below {float(np.finfo(np.float64).tiny)!r})"
-            f" in {count} row{'s' if count != 1 else ''}, the first at row {first} "
-            f"({float(weights[first])!r}); such weights lose their precision when multiplied. "
-            "Multiply every weight by the same factor, e.g. divide them by their maximum.")
+            f"sample_weight is positive but below {MIN_POSITIVE_WEIGHT!r} in {count} "
+            f"row{'s' if count != 1 else ''}, the first at row {first} "
+            f"({float(weights[first])!r}); the squared sums of the fit would underflow. "
+            "Multiply every weight by the same factor, e.g. divide them by their maximum, or "
+            "set the weight of such rows to 0.")
     total = float(np.sum(weights))
     if not total <= MAX_WEIGHT_TOTAL:
         raise ValueError(
-            f"sample_weight sums to {total!r}, above {MAX_WEIGHT_TOTAL!r}, so the weighted sums "
-            "of the fit would overflow. Multiply every weight by the same factor, e.g. divide "
-            "them by their maximum.")
+            f"sample_weight sums to {total!r}, above {MAX_WEIGHT_TOTAL!r}, so the squared "
+            "sums of the fit would overflow. Multiply every weight by the same factor, e.g. "
+            "divide them by their maximum.")
     return weights
 
 

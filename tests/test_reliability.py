@@ -291,6 +291,23 @@ def test_overshooting_steps_warn_empty_stage():
     assert any(np.any(scores) for scores in usual.term_scores_)
 
 
+@pytest.mark.parametrize("scale", [2.0 ** 320, 2.0 ** -330], ids=["huge", "tiny"])
+def test_weight_scale_leaves_model_unchanged(scale):
+    # Powers of 2 scale every weighted sum exactly, so any difference comes
+    # from an overflow or underflow. min_hessian=0 keeps the absolute hessian
+    # bound out of the comparison.
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:200, :5], y[:200]
+    params = {**FAST, "max_rounds": 50, "min_hessian": 0.0}
+
+    unit = ExplainableBoostingClassifier(**params).fit(X, y)
+    scaled = ExplainableBoostingClassifier(**params).fit(X, y, sample_weight=np.full(200, scale))
+
+    for unit_scores, scaled_scores in zip(unit.term_scores_, scaled.term_scores_):
+        np.testing.assert_allclose(scaled_scores, unit_scores, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(scaled.intercept_, unit.intercept_, rtol=1e-12)
+
+
 def test_too_few_training_rows_warning_names_them():
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     params = {**FAST, "max_rounds": 50, "interactions": 0, "validation_size": 0.999}
