@@ -359,9 +359,11 @@ MIN_POSITIVE_WEIGHT = 1e-100
 
 def check_known_labels(y, classes):
     """Raise ValueError when y contains a label that is not among the model's classes."""
-    # Through str, so that labels of mixed types compare without np.unique's sort.
-    unknown = sorted(set(map(str, np.asarray(y, dtype=object).ravel()))
-                     - {str(label) for label in classes})
+    # Labels compare as values, as in fit: 1.0 is the class 1, but "1" is not.
+    # Sets of Python objects need no sort, which mixed types would break.
+    known = set(np.asarray(classes, dtype=object).tolist())
+    unknown = sorted({str(label) for label in set(np.asarray(y, dtype=object).ravel().tolist())
+                      if label not in known})
     if unknown:
         raise ValueError(
             f"y contains labels the model was not trained on: {unknown[:5]}; the model's "

@@ -301,6 +301,16 @@ def test_local_unknown_label_rejected(models):
         model.explain_local(X.iloc[:10], labels)
 
 
+def test_local_labels_compare_as_values(models):
+    model, X, y = models["binary"]
+    as_floats = y.iloc[:10].to_numpy().astype(np.float64)
+    as_strings = y.iloc[:10].to_numpy().astype(str)
+
+    model.explain_local(X.iloc[:10], as_floats)
+    with pytest.raises(ValueError, match="y contains labels the model was not trained on"):
+        model.explain_local(X.iloc[:10], as_strings)
+
+
 def test_local_to_pandas_keeps_index(models):
     model, X, y = models["binary"]
     rows = X.iloc[10:20]
