@@ -512,7 +512,9 @@ class _EBMBase(BaseEstimator):
                                   self._pair_bins)
 
     def _raw_score(self, X):
-        X_binned = self._bin_new_data(X)
+        return self._raw_score_binned(self._bin_new_data(X))
+
+    def _raw_score_binned(self, X_binned):
         intercept = self.intercept_
         if self._is_classifier and len(self.classes_) == 2:
             intercept = self.intercept_[0]
@@ -700,7 +702,9 @@ class _EBMBase(BaseEstimator):
             if self._is_classifier:
                 check_known_labels(y, self.classes_)
         index = X.index if hasattr(X, "columns") and hasattr(X, "index") else None
-        return explain.explain_local(self, X_binned, self._pair_bins, self.predict(X), y, index)
+        # From X_binned, so that X is checked and binned (and warned about) once.
+        prediction = self._prediction_from_raw(self._raw_score_binned(X_binned))
+        return explain.explain_local(self, X_binned, self._pair_bins, prediction, y, index)
 
     def predict_with_uncertainty(self, X):
         """Return the mean and standard deviation of the raw score across the outer bags.
@@ -916,7 +920,9 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
             Columns follow ``classes_``; rows sum to 1.
         """
         # _raw_score raises NotFittedError on an unfitted model, which has no _loss.
-        raw_score = self._raw_score(X)
+        return self._probabilities_from_raw(self._raw_score(X))
+
+    def _probabilities_from_raw(self, raw_score):
         probabilities = apply_inverse_link(self._loss, raw_score, is_classifier=True)
         if len(self.classes_) > 2:
             return probabilities
@@ -929,7 +935,10 @@ class ExplainableBoostingClassifier(ClassifierMixin, _EBMBase):
         -------
         ndarray of shape (n_samples,), with the dtype of ``classes_``
         """
-        probabilities = self.predict_proba(X)
+        return self._prediction_from_raw(self._raw_score(X))
+
+    def _prediction_from_raw(self, raw_score):
+        probabilities = self._probabilities_from_raw(raw_score)
         if len(self.classes_) > 2:
             return self.classes_[np.argmax(probabilities, axis=1)]
         return self.classes_[(probabilities[:, 1] > 0.5).astype(np.intp)]
@@ -1008,7 +1017,9 @@ class ExplainableBoostingRegressor(RegressorMixin, _EBMBase):
         -------
         ndarray of shape (n_samples,), dtype float64
         """
-        raw_score = self._raw_score(X)
+        return self._prediction_from_raw(self._raw_score(X))
+
+    def _prediction_from_raw(self, raw_score):
         return apply_inverse_link(self._loss, raw_score, is_classifier=False)
 
 

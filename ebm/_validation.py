@@ -427,7 +427,7 @@ def _check_column_order(input_names, feature_names_in):
         raise ValueError(
             f"X's columns are in a different order than in fit: position {first} contains "
             f"{input_names[first]!r} where {feature_names_in[first]!r} was expected. "
-            f"Reorder them, e.g. X[{list(feature_names_in)!r}].")
+            f"Reorder the columns as in feature_names_in_: {list(feature_names_in)}.")
 
 
 def match_columns(columns, input_names, feature_names_in, fitted_with_names,
@@ -440,10 +440,10 @@ def match_columns(columns, input_names, feature_names_in, fitted_with_names,
     ------
     ValueError
         When the column count differs, or X has names and a fitted column is
-        missing, an unknown column is present or the order differs. A model
-        fitted on an array checks the order of names only when X has the
-        same names as ``feature_names_in``, and otherwise warns that the
-        columns are matched by position.
+        missing, an unknown column is present or the order differs. For a
+        model fitted on an array, X's names must not put a fitted name (from
+        ``feature_names`` or the defaults) at another position; other names
+        get a warning that the columns are matched by position.
     """
     n_expected = len(feature_names_in)
     if input_names is not None and fitted_with_names:
@@ -455,11 +455,19 @@ def match_columns(columns, input_names, feature_names_in, fitted_with_names,
                 f"unexpected {extra}. Pass the columns used in fit: {list(feature_names_in)}.")
         _check_column_order(input_names, feature_names_in)
     if input_names is not None and not fitted_with_names:
-        if sorted(input_names) == sorted(feature_names_in):
-            # X has every fitted name (from feature_names, or the defaults), so
-            # its order can be checked against them.
-            _check_column_order(input_names, feature_names_in)
-        elif len(columns) == n_expected:
+        fitted_position = {name: i for i, name in enumerate(feature_names_in)}
+        moved = [i for i, name in enumerate(input_names)
+                 if name in fitted_position and fitted_position[name] != i]
+        if moved:
+            # A fitted name (from feature_names, or the defaults) sits at
+            # another position, so matching by position would swap features.
+            first = moved[0]
+            raise ValueError(
+                f"X's columns are in a different order than in fit: position {first} contains "
+                f"{input_names[first]!r}, which was feature {fitted_position[input_names[first]]}"
+                f" in fit. Reorder the columns as in feature_names_in_: "
+                f"{list(feature_names_in)}.")
+        if sorted(input_names) != sorted(feature_names_in) and len(columns) == n_expected:
             warnings.warn(
                 f"X has column names {list(input_names)}, but the model was fitted on an "
                 f"array without names, with features {list(feature_names_in)}; X's columns "
@@ -473,4 +481,8 @@ def match_columns(columns, input_names, feature_names_in, fitted_with_names,
             "X has no column names, but the model was fitted on a DataFrame with names "
             f"{list(feature_names_in)}; its columns are matched by position.", UserWarning,
             stacklevel=4)
+    if input_names is None:
+        # Messages about a column's values then name the fitted feature.
+        for column, name in zip(columns, feature_names_in):
+            column.name = name
     return columns

@@ -513,8 +513,29 @@ def test_reordered_names_after_array_fit_rejected(fast_params):
                                          **fast_params).fit(X, y)
     reordered = pd.DataFrame(X[:, ::-1], columns=[f"x{i}" for i in range(9, -1, -1)])
 
-    with pytest.raises(ValueError, match="position 0 contains 'x9' where 'x0' was expected"):
+    with pytest.raises(ValueError, match="position 0 contains 'x9', which was feature 9 in fit"):
         model.predict(reordered)
+
+
+def test_moved_name_after_array_fit_rejected(fast_params):
+    X, y = load_diabetes(return_X_y=True)
+    model = ExplainableBoostingRegressor(**fast_params).fit(X, y)
+    names = ["feature_0001", "feature_0000"] + [f"c{i}" for i in range(8)]
+
+    with pytest.raises(ValueError, match=r"position 0 contains 'feature_0001', which was "
+                                         r"feature 1 in fit\. Reorder the columns"):
+        model.predict(pd.DataFrame(X, columns=names))
+
+
+def test_array_after_frame_fit_errors_name_column():
+    frame = pd.DataFrame({"a": [str(i % 5) for i in range(40)], "b": np.arange(40.0)})
+    model = ExplainableBoostingRegressor(outer_bags=1, max_rounds=5, n_jobs=1).fit(
+        frame, np.arange(40.0))
+
+    with pytest.warns(UserWarning, match="X has no column names"):
+        with pytest.raises(ValueError, match=r"Column 'a' was continuous at fit, but row 0 "
+                                             r"contains 'abc'"):
+            model.predict(np.array([["abc", 0.0]], dtype=object))
 
 
 def test_same_names_after_array_fit_accepted(fast_params):

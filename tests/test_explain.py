@@ -276,9 +276,11 @@ def test_local_stores_y_and_prediction(models, kind):
 def test_local_numpy_input_same_contributions(models):
     model, X, _ = models["poisson"]
 
-    with pytest.warns(UserWarning, match="no column names"):
+    with pytest.warns(UserWarning, match="no column names") as caught:
         from_array = model.explain_local(X.iloc[:30].to_numpy(dtype=object))
     from_frame = model.explain_local(X.iloc[:30])
+
+    assert len(caught) == 1
 
     np.testing.assert_array_equal(from_array.contributions, from_frame.contributions)
     assert from_array.index is None
