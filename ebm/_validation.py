@@ -281,6 +281,8 @@ def check_target(y, n_samples, is_classifier):
             f"y must be 1-dimensional, got shape {y.shape}. Pass y.ravel() for a single target.")
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+    if y.dtype.kind == "c":
+        raise TypeError("y contains complex numbers; pass real targets or class labels.")
     if y.shape[0] != n_samples:
         raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}; they must match.")
     if is_classifier:
@@ -388,6 +390,9 @@ def check_sample_weight(sample_weight, n_samples):
     if weights.ndim != 1 or weights.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight must have shape ({n_samples},), got {weights.shape}.")
+    if weights.dtype.kind == "c":
+        raise TypeError("sample_weight contains complex numbers; pass real, non-negative "
+                        "weights.")
     try:
         weights = weights.astype(np.float64)
     except (TypeError, ValueError) as exc:

@@ -259,7 +259,8 @@ def _check_ordinal_levels(name, requested):
     # missing marker, which always goes to the missing bin.
     cells = np.empty(len(requested), dtype=object)
     for position, level in enumerate(requested):
-        if isinstance(level, (list, tuple, dict, set, frozenset, np.ndarray)):
+        if isinstance(level, (list, tuple, dict, set, frozenset, np.ndarray, complex,
+                              np.complexfloating)):
             raise TypeError(
                 f"feature_types entry for column {name!r} lists {level!r} at position "
                 f"{position} as an ordinal level, a {type(level).__name__}. Levels must be "

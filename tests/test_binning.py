@@ -396,9 +396,9 @@ def test_ordinal_levels_three_spellings_listed():
         fit_and_bin(["a", "b"], feature_type=[1, "1", 1.0])
 
 
-@pytest.mark.parametrize("level", [[1], {"a": 1}, (1, 2), np.array([1])],
-                         ids=["list", "dict", "tuple", "array"])
-def test_ordinal_level_container_rejected(level):
+@pytest.mark.parametrize("level", [[1], {"a": 1}, (1, 2), np.array([1]), 1j],
+                         ids=["list", "dict", "tuple", "array", "complex"])
+def test_ordinal_level_unbinnable_rejected(level):
     with pytest.raises(TypeError, match=r"at position 1 as an ordinal level, a \w+\. Levels"):
         fit_and_bin(["a", "b"], feature_type=["a", level, "b"])
 

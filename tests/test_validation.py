@@ -229,6 +229,10 @@ CASES = [
          X=np.arange(N_SAMPLES).astype("datetime64[D]").reshape(-1, 1)),
     Case("complex-numpy", TypeError, "contains complex numbers",
          X=(ARRAY + 1j).astype(complex)),
+    Case("complex-y", TypeError, r"y contains complex numbers; pass real targets",
+         y=TARGET + 1j, estimator=REGRESSOR),
+    Case("complex-weight", TypeError, r"sample_weight contains complex numbers",
+         sample_weight=np.ones(N_SAMPLES) + 0j),
     Case("complex-frame", TypeError,
          r"Column 'num' contains complex numbers, which ebm cannot bin\. Split them into a "
          r"column of real parts",
