@@ -255,8 +255,8 @@ def quantile_cuts(values, max_value_bins):
 
 
 def _check_ordinal_levels(name, requested):
-    # A level must be a value that a cell can hold: not a container, and not a
-    # missing marker, which always goes to the missing bin.
+    # A level must be a value that a cell can hold: not a container or a complex
+    # number, and not a missing marker, which always goes to the missing bin.
     cells = np.empty(len(requested), dtype=object)
     for position, level in enumerate(requested):
         if isinstance(level, (list, tuple, dict, set, frozenset, np.ndarray, complex,

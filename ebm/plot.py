@@ -35,8 +35,10 @@ _TOTAL_COLOUR = "#636363"
 # At most this many cut points are labelled on a heatmap axis, so labels do not overlap.
 _MAX_HEATMAP_TICKS = 12
 
-# Heatmap axis labels and titles longer than this many characters are wrapped.
+# Heatmap axis labels and titles longer than this many characters are wrapped,
+# and so are the title and x label of a main term's figure, which is wider.
 _HEATMAP_LABEL_CHARS = 36
+_MAIN_LABEL_CHARS = 72
 
 # Feature names longer than this are shortened in the y tick labels of the importances
 # and local figures. A pair's label contains two names, so each gets the smaller limit.
@@ -261,11 +263,11 @@ def _main_figure(data, score_label):
     else:
         _draw_steps(score_axes, density_axes, data, colours)
 
-    score_axes.set_title(data.name)
+    score_axes.set_title(_wrap(data.name, _MAIN_LABEL_CHARS))
     score_axes.set_ylabel(score_label)
     score_axes.axhline(0.0, color="black", linewidth=0.6, zorder=0)
     score_axes.tick_params(labelbottom=False)
-    density_axes.set_xlabel(axis.name)
+    density_axes.set_xlabel(_wrap(axis.name, _MAIN_LABEL_CHARS))
     if len(data.score_names) > 1:
         score_axes.legend(title="class", fontsize="small")
     if show_missing:

@@ -497,6 +497,19 @@ def test_pair_heatmap_names_fit(penguins, n_chars):
         assert right.yaxis.label.get_window_extent().x0 >= left.get_window_extent().x1 - 1
 
 
+def test_main_term_long_name_fits(penguins):
+    X, y = penguins
+    X = X.rename(columns={X.columns[0]: _long_name(X.columns[0], 60) * 5})
+    model = ExplainableBoostingClassifier(interactions=0, outer_bags=2, max_rounds=30,
+                                          n_jobs=1).fit(X, y)
+
+    figure = _draw_without_warnings(lambda: plot.term(model, 0))
+    texts = [axes.title for axes in figure.axes] + [axes.xaxis.label for axes in figure.axes]
+
+    _assert_inside_figure(figure, texts)
+    assert any(text.get_text().replace("\n", "") == X.columns[0] for text in texts)
+
+
 def test_long_names_shortened_but_kept(named_model):
     model, X = named_model
     order = np.argsort(-model.term_importances(), kind="stable")
