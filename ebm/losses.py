@@ -202,6 +202,11 @@ def make_loss(objective, is_classifier, n_classes=None):
             f"objective={objective.__name__}().")
     if not is_classifier:
         n_classes = None
+    if type(objective) is CyLoss:
+        raise TypeError(
+            "objective is an instance of CyLoss, the base class of compiled losses, which "
+            "computes nothing. Pass a loss name such as 'rmse', a built-in loss instance, or "
+            "an instance of a subclass that implements the loss.")
     if isinstance(objective, CyLoss):
         _check_kind(repr(objective.name), _compiled_loss_kind(objective), is_classifier)
         _check_compiled_n_scores(objective, n_classes)
@@ -255,11 +260,13 @@ def _check_compiled_n_scores(loss, n_classes):
         return
     expected = n_classes if n_classes > 2 else 1
     if loss.n_scores != expected:
+        fix = (f"CyMulticlassLogLoss({n_classes})" if n_classes > 2 else "CyLogLoss()")
         raise ValueError(
-            f"objective {loss.name!r} computes {loss.n_scores} raw scores per row, but y has "
-            f"{n_classes} classes, which take {expected}. Pass a loss with n_scores = "
-            f"{expected}, or objective='log_loss', which picks the binary or the multiclass "
-            "loss from y.")
+            f"objective {type(loss).__name__} ({loss.name!r}) computes {loss.n_scores} raw "
+            f"score{'s' if loss.n_scores != 1 else ''} per row, but y has {n_classes} classes, "
+            f"which take {expected}. Pass the string 'log_loss', which picks the binary or the "
+            f"multiclass loss from y, or an instance with {expected} raw "
+            f"score{'s' if expected != 1 else ''}, such as {fix}.")
 
 
 def apply_inverse_link(loss, raw_score, is_classifier):

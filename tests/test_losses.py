@@ -16,7 +16,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, xlogy
 from sklearn.metrics import mean_gamma_deviance, mean_poisson_deviance, mean_tweedie_deviance
 
-from ebm._core._losses import (CyGammaDeviance, CyLogLoss, CyMulticlassLogLoss,
+from ebm._core._losses import (CyGammaDeviance, CyLogLoss, CyLoss, CyMulticlassLogLoss,
                                CyPoissonDeviance, CyPseudoHuber, CyPythonLoss, CyQuantile,
                                CyRmseLog, CySquaredError, CyTweedieDeviance)
 from ebm.losses import Loss, adjust_intercept, apply_inverse_link, make_loss, parse_objective
@@ -908,6 +908,7 @@ def test_make_loss_wraps_python_loss():
     (CySquaredError(), True, ValueError,
      r"objective 'rmse' is a regression loss and cannot train a classifier; use log_loss"),
     (CyQuantile(0.3), True, ValueError, r"objective 'quantile' is a regression loss"),
+    (CyLoss(), False, TypeError, r"objective is an instance of CyLoss, the base class"),
 ])
 def test_make_loss_errors(objective, is_classifier, error, match):
     with pytest.raises(error, match=match):

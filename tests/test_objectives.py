@@ -664,10 +664,11 @@ def test_compiled_multiclass_loss_matches_log_loss():
 
 
 @pytest.mark.parametrize("n_scores, n_target_classes, match", [
-    (4, 3, r"objective 'log_loss' computes 4 raw scores per row, but y has 3 classes, "
-           r"which take 3\. Pass a loss with n_scores = 3"),
-    (3, 2, r"objective 'log_loss' computes 3 raw scores per row, but y has 2 classes, "
-           r"which take 1\."),
+    (4, 3, r"objective CyMulticlassLogLoss \('log_loss'\) computes 4 raw scores per row, but "
+           r"y has 3 classes, which take 3\. .* such as CyMulticlassLogLoss\(3\)\."),
+    (3, 2, r"objective CyMulticlassLogLoss \('log_loss'\) computes 3 raw scores per row, but "
+           r"y has 2 classes, which take 1\. .* an instance with 1 raw score, such as "
+           r"CyLogLoss\(\)\."),
 ])
 def test_compiled_multiclass_loss_class_count_mismatch(n_scores, n_target_classes, match):
     X, y = load_iris(return_X_y=True)
