@@ -46,6 +46,10 @@ def _parse_floats(values):
         if isinstance(value, (bool, np.bool_)):
             result[i] = float(value)
             continue
+        if isinstance(value, str) and "_" in value:
+            # float() reads "1_000" as 1000, but data files do not write numbers so.
+            failed[i] = True
+            continue
         try:
             result[i] = float(value)
         except (TypeError, ValueError):

@@ -317,6 +317,7 @@ def test_bin_columns_layout():
     ([True, "2.5"], object, "continuous"),
     (["1", "2.5", None, "-3e2"], object, "continuous"),
     (["1", "2.5", "x"], object, "nominal"),
+    (["1_000", "2"], object, "nominal"),
     (["1", "2"], "string", "continuous"),
     ([None, None], object, "nominal"),
     ([1, "a"], object, "nominal"),
