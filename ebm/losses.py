@@ -231,7 +231,7 @@ def make_loss(objective, is_classifier, n_classes=None):
 
 
 def _compiled_loss_kind(loss):
-    # The estimator kind that a compiled loss trains, or None for a custom
+    # Return the estimator kind that a compiled loss trains, or None for a custom
     # CyLoss subclass, which may train either, as a custom Python loss may.
     # A subclass of a built-in class counts as custom unless its flags mark
     # its raw scores as class scores.
