@@ -435,6 +435,20 @@ def test_python_loss_wrong_pair_rejected(n_hessians, returned):
         ExplainableBoostingRegressor(objective=WrongPairLoss(n_hessians), **FAST).fit(X, y)
 
 
+def test_python_loss_overflowed_step_named():
+    class HugeHessianLoss(SquaredErrorLoss):
+        def gradient_hessian(self, y, raw_score, sample_weight):
+            gradients, hessians = super().gradient_hessian(y, raw_score, sample_weight)
+            return gradients * 1e300, hessians * 1e308
+
+    X, y = make_counts(n_samples=300)
+
+    with np.errstate(over="ignore"), pytest.raises(
+            ValueError, match=r"at raw score nan: the raw score was already not finite, "
+                              r"because an earlier step overflowed"):
+        ExplainableBoostingRegressor(objective=HugeHessianLoss(), **FAST).fit(X, y)
+
+
 def test_python_loss_array_init_score_rejected():
     class ArrayInitScore(SquaredErrorLoss):
         def init_score(self, y, sample_weight):

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from libc.math cimport fabs, log, log1p, pow, sqrt
+from libc.math cimport fabs, isfinite, log, log1p, pow, sqrt
 from libc.string cimport memcpy
 
 
@@ -1129,6 +1129,15 @@ cdef void _check_finite_derivatives(str name, const double[::1] gradients,
     row = int(np.argmin(finite))
     gradient = float(gradient_array[row])
     hessian = float(hessian_array[row])
+    if not isfinite(raw_score[row]):
+        # The method received a non-finite raw score, so an earlier step
+        # overflowed, for example from hessian sums too large for float64.
+        raise ValueError(
+            f"{name}.gradient_hessian returned gradient {gradient!r} and hessian {hessian!r} "
+            f"for the target {y[row]!r} at raw score {raw_score[row]!r}: the raw score was "
+            "already not finite, because an earlier step overflowed. Keep the gradients and "
+            "hessians, and their sums over the rows, well inside the float64 range, for "
+            "example by scaling the loss down.")
     raise ValueError(
         f"{name}.gradient_hessian returned gradient {gradient!r} and hessian {hessian!r} for "
         f"the target {y[row]!r} at raw score {raw_score[row]!r}. Return finite values for "
