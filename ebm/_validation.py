@@ -282,7 +282,7 @@ def check_target(y, n_samples, is_classifier):
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
     if y.dtype.kind == "c":
-        raise TypeError("y contains complex numbers; pass real targets or class labels.")
+        raise TypeError("y contains complex numbers. Pass real targets or class labels.")
     if y.shape[0] != n_samples:
         raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}; they must match.")
     if is_classifier:
@@ -391,7 +391,7 @@ def check_sample_weight(sample_weight, n_samples):
         raise ValueError(
             f"sample_weight must have shape ({n_samples},), got {weights.shape}.")
     if weights.dtype.kind == "c":
-        raise TypeError("sample_weight contains complex numbers; pass real, non-negative "
+        raise TypeError("sample_weight contains complex numbers. Pass real, non-negative "
                         "weights.")
     try:
         weights = weights.astype(np.float64)

@@ -47,7 +47,8 @@ def _parse_floats(values):
             result[i] = float(value)
             continue
         if isinstance(value, str) and "_" in value:
-            # float() reads "1_000" as 1000, but data files do not write numbers so.
+            # float() reads "1_000" as 1000, but no common data format writes
+            # numbers that way.
             failed[i] = True
             continue
         try:

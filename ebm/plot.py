@@ -578,8 +578,8 @@ def _term_labels(model, values):
             labels.append(_short_term_name(features, main_names, pair_names))
             continue
         names = main_names if len(features) == 1 else pair_names
-        shown = ", ".join(f"{names[i]} = {_format_value(values[i])}" for i in features)
-        labels.append(shown)
+        feature_values = ", ".join(f"{names[i]} = {_format_value(values[i])}" for i in features)
+        labels.append(feature_values)
     return labels
 
 

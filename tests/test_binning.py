@@ -212,7 +212,7 @@ def test_unseen_values_in_last_bin(train, test, feature_type):
     assert bins[1] != feature_bins.n_bins - 1
 
 
-def test_bools_with_missing_at_predict_bin_as_numbers():
+def test_bools_with_missing_bin_as_numbers():
     # A bool column is continuous with values 0 and 1. With a None at predict
     # it arrives as an object column, which must bin the same way.
     feature_bins, bins = fit_and_bin([True, False, True], test=[True, None, False], dtype=object)

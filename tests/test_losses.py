@@ -1080,7 +1080,7 @@ def test_python_loss_adapter_checks_init_score(init_score, error, match):
         adapter.init_score(ones, ones)
 
 
-def test_python_loss_adapter_accepts_numpy_scalar_init_score():
+def test_adapter_accepts_numpy_scalar_init_score():
     adapter = make_loss(PYTHON_LOSS, is_classifier=False)
     y = np.array([1.0, 2.0, 6.0])
 

@@ -229,7 +229,7 @@ CASES = [
          X=np.arange(N_SAMPLES).astype("datetime64[D]").reshape(-1, 1)),
     Case("complex-numpy", TypeError, "contains complex numbers",
          X=(ARRAY + 1j).astype(complex)),
-    Case("complex-y", TypeError, r"y contains complex numbers; pass real targets",
+    Case("complex-y", TypeError, r"y contains complex numbers\. Pass real targets",
          y=TARGET + 1j, estimator=REGRESSOR),
     Case("complex-weight", TypeError, r"sample_weight contains complex numbers",
          sample_weight=np.ones(N_SAMPLES) + 0j),
